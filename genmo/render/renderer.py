@@ -1,0 +1,261 @@
+"""Offscreen pyrender renderer for posed body meshes: one scene, reused across frames.
+
+World frame: metres, Y up, ground plane at y = 0. Cameras given to ``render_overlay`` are
+world-to-camera extrinsics in OpenCV axes (x right, y down, z forward): x_cam = R x_world + t.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.ndimage import gaussian_filter1d
+
+from genmo.render._gl import GL, pyrender
+
+BODY_COLOR = (0.84, 0.66, 0.45)
+GROUND_COLORS = ((0.78, 0.80, 0.82), (0.62, 0.65, 0.69))
+BACKGROUND = (0.93, 0.95, 0.97)
+_GL_FROM_CV = np.diag([1.0, -1.0, -1.0, 1.0])
+
+
+@dataclass
+class FollowView:
+    """Where a following camera sits relative to the (smoothed) body centre, in metres / degrees."""
+
+    distance: float = 4.2
+    height: float = 1.35
+    target_height: float = 0.9
+    azimuth_deg: float = 0.0  # 0 = in front of a body facing +Z
+    yfov_deg: float = 40.0
+    smooth_s: float = 0.6
+
+
+def look_at(eye: np.ndarray, target: np.ndarray, up: tuple[float, float, float] = (0.0, 1.0, 0.0)) -> np.ndarray:
+    """OpenGL camera-to-world pose (4, 4) of a camera at ``eye`` looking at ``target``."""
+    eye = np.asarray(eye, dtype=np.float64)
+    z = eye - np.asarray(target, dtype=np.float64)
+    if np.linalg.norm(z) < 1e-9:
+        raise ValueError("look_at: eye and target coincide")
+    z /= np.linalg.norm(z)
+    x = np.cross(np.asarray(up, dtype=np.float64), z)
+    if np.linalg.norm(x) < 1e-9:
+        raise ValueError("look_at: viewing direction is parallel to up")
+    x /= np.linalg.norm(x)
+    pose = np.eye(4)
+    pose[:3, 0], pose[:3, 1], pose[:3, 2], pose[:3, 3] = x, np.cross(z, x), z, eye
+    return pose
+
+
+def follow_camera_poses(centres: np.ndarray, fps: float, view: FollowView | None = None) -> np.ndarray:
+    """Camera poses (N, 4, 4) following body centres (N, 3), smoothed over ``view.smooth_s`` seconds."""
+    view = view or FollowView()
+    centres = np.asarray(centres, dtype=np.float64)
+    if centres.ndim != 2 or centres.shape[1] != 3 or len(centres) == 0:
+        raise ValueError(f"centres: expected shape (N, 3) with N > 0, got {centres.shape}")
+    sigma = max(view.smooth_s * fps / 2.0, 1e-3)
+    ground = gaussian_filter1d(centres[:, [0, 2]], sigma, axis=0, mode="nearest") if len(centres) > 1 else centres[:, [0, 2]]
+    az = np.radians(view.azimuth_deg)
+    offset = np.array([np.sin(az) * view.distance, view.height, np.cos(az) * view.distance])
+    poses = np.empty((len(centres), 4, 4))
+    for i, (x, z) in enumerate(ground):
+        target = np.array([x, view.target_height, z])
+        poses[i] = look_at(target + offset - np.array([0.0, view.target_height, 0.0]), target)
+    return poses
+
+
+def cv_extrinsics_to_gl_pose(cam_R: np.ndarray, cam_t: np.ndarray) -> np.ndarray:
+    """World-to-camera OpenCV extrinsics (R, t) -> pyrender camera-to-world pose (4, 4)."""
+    cam_R = np.asarray(cam_R, dtype=np.float64)
+    cam_t = np.asarray(cam_t, dtype=np.float64)
+    if cam_R.shape != (3, 3) or cam_t.shape != (3,):
+        raise ValueError(f"camera: expected R (3, 3) and t (3,), got {cam_R.shape} and {cam_t.shape}")
+    world_to_cam = np.eye(4)
+    world_to_cam[:3, :3], world_to_cam[:3, 3] = cam_R, cam_t
+    return np.linalg.inv(world_to_cam) @ _GL_FROM_CV
+
+
+def _checkerboard(tiles: int, tile: float) -> pyrender.Mesh:
+    n = tiles
+    ij = np.stack(np.meshgrid(np.arange(n), np.arange(n), indexing="ij"), -1).reshape(-1, 2)
+    corners = np.array([[0, 0], [1, 0], [1, 1], [0, 1]])
+    xz = ((ij[:, None, :] + corners[None]) - n / 2) * tile  # (T, 4, 2)
+    pos = np.zeros((len(ij), 4, 3), dtype=np.float32)
+    pos[..., 0], pos[..., 2] = xz[..., 0], xz[..., 1]
+    base = np.arange(len(ij))[:, None] * 4
+    faces = np.concatenate([base + [0, 2, 1], base + [0, 3, 2]])  # counter-clockwise seen from +Y
+    colors = np.array(GROUND_COLORS, dtype=np.float32)[(ij.sum(1) % 2)]
+    colors = np.repeat(np.concatenate([colors, np.ones((len(ij), 1), np.float32)], 1)[:, None], 4, 1)
+    normals = np.tile(np.array([0.0, 1.0, 0.0], np.float32), (len(ij) * 4, 1))
+    prim = pyrender.Primitive(
+        positions=pos.reshape(-1, 3), normals=normals, color_0=colors.reshape(-1, 4), indices=faces,
+        material=pyrender.MetallicRoughnessMaterial(metallicFactor=0.0, roughnessFactor=1.0),
+    )
+    return pyrender.Mesh([prim])
+
+
+class BodyRenderer:
+    """Renders one body mesh (fixed faces, new vertices every frame) on a checkerboard ground.
+
+    The scene, GL buffers and camera nodes are built once; each frame only re-uploads the body's
+    vertex buffer and moves the camera and ground nodes. Close it (or use ``with``) to free GL.
+    """
+
+    def __init__(
+        self,
+        faces: np.ndarray,
+        num_vertices: int,
+        width: int = 640,
+        height: int = 480,
+        *,
+        shadows: bool = False,
+        color: tuple[float, float, float] = BODY_COLOR,
+        ground: bool = True,
+        background: tuple[float, float, float] = BACKGROUND,
+    ) -> None:
+        faces = np.asarray(faces, dtype=np.int64)
+        if faces.ndim != 2 or faces.shape[1] != 3 or faces.min() < 0 or faces.max() >= num_vertices:
+            raise ValueError(f"faces: expected (F, 3) indices below {num_vertices}, got shape {faces.shape}")
+        if width < 16 or height < 16:
+            raise ValueError(f"image size too small: {width}x{height}")
+        self.width, self.height, self.shadows = int(width), int(height), shadows
+        self._faces = faces
+        self._num_vertices = num_vertices
+        rows = faces.ravel()
+        cols = np.repeat(np.arange(len(faces)), 3)
+        self._incidence = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(num_vertices, len(faces)))
+        self._background = background
+
+        self.scene = pyrender.Scene(bg_color=(*background, 1.0), ambient_light=(0.28, 0.28, 0.3))
+        material = pyrender.MetallicRoughnessMaterial(
+            baseColorFactor=(*color, 1.0), metallicFactor=0.0, roughnessFactor=0.75
+        )
+        zeros = np.zeros((num_vertices, 3), dtype=np.float32)
+        normals = np.tile(np.array([0.0, 1.0, 0.0], np.float32), (num_vertices, 1))
+        self._body_prim = pyrender.Primitive(positions=zeros, normals=normals, indices=faces, material=material)
+        self._body_mesh = pyrender.Mesh([self._body_prim])
+        self.scene.add(self._body_mesh)
+        self._tile = 0.5
+        self._ground_mesh = _checkerboard(64, self._tile) if ground else None
+        self._ground_node = self.scene.add(self._ground_mesh) if ground else None
+        key = pyrender.DirectionalLight(color=np.ones(3), intensity=3.2)
+        self.scene.add(key, pose=look_at(np.array([1.5, 4.0, 3.0]), np.zeros(3)))
+        # Fill light rides with the camera (no shadow: pyrender only shadows point lights on request).
+        self._fill = self.scene.add(pyrender.PointLight(color=np.ones(3), intensity=14.0))
+        self._follow_cam = self.scene.add(
+            pyrender.PerspectiveCamera(yfov=np.radians(40.0), aspectRatio=width / height, znear=0.05, zfar=80.0)
+        )
+        self._overlay_cam: pyrender.Node | None = None
+        self._renderer = pyrender.OffscreenRenderer(self.width, self.height)
+
+    def __enter__(self) -> BodyRenderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Free the GL context."""
+        if self._renderer is not None:
+            self._renderer.delete()
+            self._renderer = None
+
+    def _set_vertices(self, vertices: np.ndarray) -> None:
+        verts = np.asarray(vertices, dtype=np.float32)
+        if verts.shape != (self._num_vertices, 3):
+            raise ValueError(f"vertices: expected shape ({self._num_vertices}, 3), got {verts.shape}")
+        if not np.isfinite(verts).all():
+            raise ValueError("vertices contain NaN or inf")
+        tri = verts[self._faces]
+        face_n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+        normals = np.asarray(self._incidence @ face_n, dtype=np.float32)
+        normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+        self._body_prim.positions = verts
+        self._body_prim.normals = normals
+        self._body_mesh._bounds = None  # pyrender caches mesh bounds; the shadow camera reads them
+        if self._body_prim._vaid is None:  # not yet in the GL context: the first render uploads it
+            return
+        data = np.ascontiguousarray(np.hstack([verts, normals]).ravel())
+        self._renderer._platform.make_current()
+        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self._body_prim._buffers[0])
+        GL.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, data.nbytes, data)
+        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, 0)
+
+    def _flags(self, rgba: bool) -> int:
+        flags = pyrender.RenderFlags.RGBA if rgba else pyrender.RenderFlags.NONE
+        if self.shadows:
+            flags |= pyrender.RenderFlags.SHADOWS_DIRECTIONAL
+        return flags
+
+    def render(self, vertices: np.ndarray, camera_pose: np.ndarray, yfov_deg: float = 40.0) -> np.ndarray:
+        """Render one frame (H, W, 3) uint8 from a pyrender camera-to-world pose (4, 4)."""
+        if self._renderer is None:
+            raise ValueError("renderer is closed")
+        self._set_vertices(vertices)
+        self._follow_cam.camera.yfov = np.radians(yfov_deg)
+        self.scene.set_pose(self._follow_cam, np.asarray(camera_pose, dtype=np.float64))
+        self.scene.main_camera_node = self._follow_cam
+        self.scene.set_pose(self._fill, np.asarray(camera_pose, dtype=np.float64))
+        if self._ground_node is not None:
+            self._ground_mesh.is_visible = True
+            snap = 2 * self._tile
+            centre = np.asarray(camera_pose)[[0, 2], 3]
+            pose = np.eye(4)
+            pose[0, 3], pose[2, 3] = np.round(centre / snap) * snap
+            self.scene.set_pose(self._ground_node, pose)
+        self.scene.bg_color = np.array([*self._background, 1.0])
+        color, _ = self._renderer.render(self.scene, flags=self._flags(rgba=False))
+        return color
+
+    def render_overlay(
+        self,
+        vertices: np.ndarray,
+        cam_R: np.ndarray,
+        cam_t: np.ndarray,
+        focal: float,
+        image: np.ndarray | None = None,
+        principal: tuple[float, float] | None = None,
+    ) -> np.ndarray:
+        """Render the body seen by a fixed camera; alpha-blend onto ``image`` (H, W, 3) when given.
+
+        Without an image, returns RGBA (H, W, 4) with a transparent background.
+        """
+        if self._renderer is None:
+            raise ValueError("renderer is closed")
+        if image is not None and np.asarray(image).shape != (self.height, self.width, 3):
+            raise ValueError(f"image: expected shape ({self.height}, {self.width}, 3), got {np.asarray(image).shape}")
+        if not focal > 0:
+            raise ValueError(f"focal must be positive, got {focal}")
+        cx, cy = principal if principal is not None else (self.width / 2.0, self.height / 2.0)
+        cam = pyrender.IntrinsicsCamera(fx=focal, fy=focal, cx=cx, cy=cy, znear=0.05, zfar=200.0)
+        if self._overlay_cam is None:
+            self._overlay_cam = self.scene.add(cam)
+        else:
+            self._overlay_cam.camera = cam
+        self.scene.set_pose(self._overlay_cam, cv_extrinsics_to_gl_pose(cam_R, cam_t))
+        self.scene.main_camera_node = self._overlay_cam
+        self.scene.set_pose(self._fill, self.scene.get_pose(self._overlay_cam))
+        self._set_vertices(vertices)
+        if self._ground_mesh is not None:
+            self._ground_mesh.is_visible = False
+        self.scene.bg_color = np.zeros(4)
+        rgba, _ = self._renderer.render(self.scene, flags=self._flags(rgba=True))
+        if image is None:
+            return rgba
+        alpha = rgba[..., 3:4].astype(np.float32) / 255.0
+        blended = rgba[..., :3].astype(np.float32) * alpha + np.asarray(image, np.float32) * (1.0 - alpha)
+        return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+    def render_sequence(
+        self, vertices: np.ndarray, fps: float, view: FollowView | None = None
+    ) -> Iterator[np.ndarray]:
+        """Yield frames for vertices (N, V, 3) with a smoothed camera following the body."""
+        vertices = np.asarray(vertices)
+        if vertices.ndim != 3:
+            raise ValueError(f"vertices: expected shape (N, V, 3), got {vertices.shape}")
+        view = view or FollowView()
+        poses = follow_camera_poses(vertices.mean(axis=1), fps, view)
+        for verts, pose in zip(vertices, poses, strict=True):
+            yield self.render(verts, pose, view.yfov_deg)
