@@ -10,8 +10,9 @@ from torch import Tensor
 
 from genmo.body.model import BodyModel
 from genmo.body.skeleton import NUM_JOINTS
+from genmo.paths import repo_root
 
-DEFAULT_BODY_PATH = Path(__file__).resolve().parents[2] / "checkpoints" / "body_models" / "default_body.npz"
+DEFAULT_BODY_PATH = repo_root() / "checkpoints" / "body_models" / "default_body.npz"
 NUM_BETAS = 10
 _KEYS = ("vertices", "faces", "weight_joints", "weight_values", "joints", "joint_dirs", "shape_dirs", "licence")
 
