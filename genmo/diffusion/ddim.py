@@ -1,0 +1,147 @@
+"""DDIM sampling for an x_0-predicting denoiser: 1..T steps, classifier-free guidance, keyframe
+in-painting and seeded noise.
+
+One step is the estimation pass: x_0 = G(x_{T-1}, T-1, C) with x_{T-1} = zeros (or noise).
+Guidance: the unconditional pass drops text and music but keeps 2D, bbox, camera and video;
+out = u + w (c - u), with the conditional and unconditional passes in one forward of batch 2B.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+from genmo.diffusion.schedule import NoiseSchedule
+from genmo.model.batch import GUIDED_COND_KEYS, cat_batches
+
+ProgressCallback = Callable[[int, int, int], None]  # (step index, number of steps, t)
+
+
+def null_guided(batch: dict) -> dict:
+    """The classifier-free-guidance null: the same batch without text and music."""
+    out = dict(batch)
+    out["text_present"] = torch.zeros_like(batch["text_present"])
+    out["cond"] = dict(batch["cond"])
+    out["cond_mask"] = dict(batch["cond_mask"])
+    for key in GUIDED_COND_KEYS:
+        out["cond"][key] = torch.zeros_like(batch["cond"][key])
+        out["cond_mask"][key] = torch.zeros_like(batch["cond_mask"][key])
+    return out
+
+
+def has_guided_conditions(batch: dict) -> bool:
+    """Whether the batch holds anything guidance acts on (text or music)."""
+    text = bool((batch["text_present"][..., None] & batch["text_windows"]).any())
+    return text or any(bool(batch["cond_mask"][k].any()) for k in GUIDED_COND_KEYS)
+
+
+def make_generator(seed: int | torch.Generator | None) -> torch.Generator:
+    """A CPU generator (same noise on every device) from a seed, or a given generator."""
+    if isinstance(seed, torch.Generator):
+        return seed
+    gen = torch.Generator()
+    if seed is None:
+        gen.seed()
+    else:
+        gen.manual_seed(int(seed))
+    return gen
+
+
+class DDIMSampler:
+    """Samples normalised motion x_0 (B, T, D) from a denoiser given a condition batch."""
+
+    def __init__(self, model: nn.Module, schedule: NoiseSchedule, estimation_input: str = "zeros"):
+        if estimation_input not in ("zeros", "noise"):
+            raise ValueError(f"estimation_input must be 'zeros' or 'noise', got {estimation_input!r}")
+        self.model = model
+        self.schedule = schedule
+        self.estimation_input = estimation_input
+
+    def _denoise(self, x_t: Tensor, t: int, batch: dict, guidance: float, guided: bool, attention: str) -> Tensor:
+        tt = torch.full((x_t.shape[0],), t, dtype=torch.long, device=x_t.device)
+        if not guided:
+            return self.model(x_t, tt, batch, attention=attention)
+        both = cat_batches(batch, null_guided(batch))
+        out = self.model(torch.cat([x_t, x_t]), torch.cat([tt, tt]), both, attention=attention)
+        cond, uncond = out.chunk(2)
+        return uncond + guidance * (cond - uncond)
+
+    @torch.inference_mode()
+    def sample(
+        self,
+        batch: dict,
+        steps: int = 50,
+        *,
+        eta: float = 0.0,
+        guidance: float = 1.0,
+        seed: int | torch.Generator | None = 0,
+        keyframes: Tensor | None = None,
+        keyframe_mask: Tensor | None = None,
+        init: str | None = None,
+        callback: ProgressCallback | None = None,
+        attention: str = "auto",
+    ) -> Tensor:
+        """Run DDIM and return normalised x_0 (B, T, D).
+
+        batch: condition keys of genmo.model.batch (valid gives B and T); steps 1..T;
+        eta 0 = deterministic DDIM; guidance w (1 = off); seed int or generator;
+        keyframes (B, T, D) known normalised values with keyframe_mask (B, T, D) bool;
+        init "zeros" | "noise" (default: the estimation input for 1 step, else noise);
+        callback(i, steps, t) after every step.
+        """
+        valid = batch["valid"]
+        b, length = valid.shape
+        device = valid.device
+        dim = self.model.cfg.motion_dim
+        if eta < 0:
+            raise ValueError(f"eta must be >= 0, got {eta}")
+        if (keyframes is None) != (keyframe_mask is None):
+            raise ValueError("keyframes and keyframe_mask must be given together")
+        if keyframes is not None and (keyframes.shape != (b, length, dim) or keyframe_mask.shape != (b, length, dim)):
+            raise ValueError(f"keyframes / keyframe_mask: expected shape {(b, length, dim)}")
+        init = init or (self.estimation_input if steps == 1 else "noise")
+        if init not in ("zeros", "noise"):
+            raise ValueError(f"init must be 'zeros' or 'noise', got {init!r}")
+        timesteps = self.schedule.ddim_timesteps(steps)
+        gen = make_generator(seed)
+
+        def noise() -> Tensor:
+            return torch.randn((b, length, dim), generator=gen).to(device)
+
+        guided = guidance != 1.0 and has_guided_conditions(batch)
+        x_t = noise() if init == "noise" else torch.zeros(b, length, dim, device=device)
+        x0 = x_t
+        abar = self.schedule.alphas_cumprod
+        for i, t in enumerate(timesteps):
+            if keyframes is not None:
+                tt = torch.full((b,), t, dtype=torch.long, device=device)
+                x_t = torch.where(keyframe_mask, self.schedule.q_sample(keyframes, tt, noise()), x_t)
+            x0 = self._denoise(x_t, t, batch, guidance, guided, attention)
+            if i + 1 < len(timesteps):
+                t_next = timesteps[i + 1]
+                a, a_next = float(abar[t]), float(abar[t_next])
+                eps = (x_t - a ** 0.5 * x0) / (1 - a) ** 0.5
+                sigma = eta * ((1 - a_next) / (1 - a) * (1 - a / a_next)) ** 0.5
+                x_t = a_next ** 0.5 * x0 + max(1 - a_next - sigma ** 2, 0.0) ** 0.5 * eps
+                if sigma > 0:
+                    x_t = x_t + sigma * noise()
+            if callback is not None:
+                callback(i, len(timesteps), t)
+        if keyframes is not None:
+            x0 = torch.where(keyframe_mask, keyframes, x0)
+        return x0
+
+    @torch.inference_mode()
+    def estimate(self, batch: dict, attention: str = "auto", seed: int | torch.Generator | None = 0) -> Tensor:
+        """The estimation pass G(x, T-1, C), x = zeros (or noise per estimation_input)."""
+        b, length = batch["valid"].shape
+        dim = self.model.cfg.motion_dim
+        device = batch["valid"].device
+        if self.estimation_input == "zeros":
+            x = torch.zeros(b, length, dim, device=device)
+        else:
+            x = torch.randn((b, length, dim), generator=make_generator(seed)).to(device)
+        t = torch.full((b,), self.schedule.last_step, dtype=torch.long, device=device)
+        return self.model(x, t, batch, attention=attention)

@@ -1,0 +1,52 @@
+"""Checkpoint folders: config.json + model.safetensors (+ ema.safetensors) + normalizer.safetensors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from genmo.model.config import GenmoConfig
+from genmo.model.denoiser import GenmoDenoiser
+from genmo.motion.normalizer import Normalizer
+
+CONFIG_FILE = "config.json"
+MODEL_FILE = "model.safetensors"
+EMA_FILE = "ema.safetensors"
+NORMALIZER_FILE = "normalizer.safetensors"
+
+
+def state_tensors(module: nn.Module) -> dict[str, torch.Tensor]:
+    """A module's state dict as contiguous CPU tensors (safetensors-ready)."""
+    return {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+
+
+def save_weights(module: nn.Module, path: str | Path) -> None:
+    save_file(state_tensors(module), str(path))
+
+
+def load_weights(module: nn.Module, path: str | Path) -> None:
+    """Load safetensors weights into a module; missing or unexpected keys raise ValueError."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"weights file not found: {path}")
+    result = module.load_state_dict(load_file(str(path)), strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise ValueError(f"{path}: weights do not fit the model (missing {result.missing_keys[:3]}, "
+                         f"unexpected {result.unexpected_keys[:3]})")
+
+
+def load_denoiser(folder: str | Path, ema: bool = True, device: str | torch.device = "cpu"
+                  ) -> tuple[GenmoDenoiser, GenmoConfig, Normalizer]:
+    """The denoiser (eval mode; EMA weights when present and ema=True), its config and normaliser."""
+    folder = Path(folder)
+    if not (folder / CONFIG_FILE).is_file():
+        raise ValueError(f"{folder}: not a checkpoint folder (no {CONFIG_FILE})")
+    cfg = GenmoConfig.load(folder / CONFIG_FILE)
+    model = GenmoDenoiser(cfg.model)
+    weights = folder / EMA_FILE if ema and (folder / EMA_FILE).is_file() else folder / MODEL_FILE
+    load_weights(model, weights)
+    normalizer = Normalizer.load(folder / NORMALIZER_FILE)
+    return model.to(device).eval(), cfg, normalizer

@@ -1,0 +1,178 @@
+"""Configuration of the GENMO model, its diffusion process and its training (one JSON file).
+
+A config file holds three sections: {"model": {...}, "diffusion": {...}, "train": {...}}.
+Unknown keys raise ValueError so typos never pass silently.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from genmo.motion.representation import MOTION_DIM
+
+# Fixed widths of the frame-aligned conditions (GENMO_FACTS §2) and of the text token states.
+COND_DIMS: dict[str, tuple[int, ...]] = {
+    "kp2d": (17, 3),
+    "bbox": (3,),
+    "cam_angvel": (6,),
+    "music": (35,),
+    "video": (1024,),
+}
+TEXT_DIM = 384
+
+
+@dataclass
+class ModelConfig:
+    """Denoiser shape: width, depth, heads and the self-attention window."""
+
+    motion_dim: int = MOTION_DIM
+    d_model: int = 256
+    n_layers: int = 6
+    n_heads: int = 4
+    mlp_ratio: float = 4.0
+    dropout: float = 0.1
+    window: int = 120  # sliding-window length W (= training length)
+    attn_block: int = 64  # query block size of the chunked sliding attention
+    kp_embed: int = 32  # per-joint embedding width of the 2D keypoints
+    text_dim: int = TEXT_DIM
+
+    def validate(self) -> None:
+        if self.d_model % self.n_heads:
+            raise ValueError(f"model.d_model ({self.d_model}) must be divisible by model.n_heads ({self.n_heads})")
+        if (self.d_model // self.n_heads) % 2:
+            raise ValueError("model.d_model / model.n_heads must be even (RoPE rotates pairs of dims)")
+        for name in ("motion_dim", "d_model", "n_layers", "n_heads", "window", "attn_block", "kp_embed", "text_dim"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"model.{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"model.dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass
+class DiffusionConfig:
+    """Noise schedule and sampler defaults."""
+
+    num_timesteps: int = 1000
+    schedule: str = "cosine"
+    estimation_input: str = "zeros"  # x_t of the estimation pass at t = T-1: "zeros" | "noise"
+    sample_steps: int = 50
+    guidance: float = 2.5
+    eta: float = 0.0
+
+    def validate(self) -> None:
+        if self.schedule != "cosine":
+            raise ValueError(f"diffusion.schedule: only 'cosine' is supported, got {self.schedule!r}")
+        if self.estimation_input not in ("zeros", "noise"):
+            raise ValueError(f"diffusion.estimation_input must be 'zeros' or 'noise', got {self.estimation_input!r}")
+        if self.num_timesteps < 2:
+            raise ValueError(f"diffusion.num_timesteps must be >= 2, got {self.num_timesteps}")
+        if not 1 <= self.sample_steps <= self.num_timesteps:
+            raise ValueError(f"diffusion.sample_steps must be in 1..{self.num_timesteps}, got {self.sample_steps}")
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation, dual-mode training switches, loss weights and condition dropout."""
+
+    mode: str = "dual"  # "dual" | "diffusion_only" | "regression_only"
+    use_2d_loss: bool = True
+    steps: int = 20000
+    batch_size: int = 32
+    seq_len: int = 120
+    lr: float = 2e-4
+    weight_decay: float = 0.01
+    warmup_steps: int = 500
+    min_lr_ratio: float = 0.05
+    grad_clip: float = 0.5
+    ema_decay: float = 0.999
+    val_every: int = 500
+    val_batches: int = 20
+    ckpt_every: int = 1000
+    log_every: int = 20
+    num_workers: int = 0
+    seed: int = 0
+    loss_weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "simple": 1.0,
+            "joints_world": 10.0,
+            "joints_cam": 10.0,
+            "contacts": 1.0,
+            "foot_skate": 1.0,
+            "reproj": 1.0,
+        }
+    )
+    p_frame_drop: float = 0.1  # per (sample, frame, condition) exists-flag dropout
+    p_text_drop: float = 0.1  # per sample
+    p_music_drop: float = 0.1  # per sample
+    p_obs_drop_for_gen: float = 0.5  # 2D/video removed for text/music samples, per sample
+
+    def validate(self) -> None:
+        if self.mode not in ("dual", "diffusion_only", "regression_only"):
+            raise ValueError(f"train.mode must be dual, diffusion_only or regression_only, got {self.mode!r}")
+        unknown = set(self.loss_weights) - {"simple", "joints_world", "joints_cam", "contacts", "foot_skate", "reproj"}
+        if unknown:
+            raise ValueError(f"train.loss_weights: unknown terms {sorted(unknown)}")
+        for name in ("p_frame_drop", "p_text_drop", "p_music_drop", "p_obs_drop_for_gen"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"train.{name} must be a probability, got {getattr(self, name)}")
+        for name in ("steps", "batch_size", "seq_len", "val_every", "ckpt_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
+
+
+@dataclass
+class GenmoConfig:
+    """The whole configuration: model + diffusion + train."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def validate(self) -> None:
+        self.model.validate()
+        self.diffusion.validate()
+        self.train.validate()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "GenmoConfig":
+        """Build and validate a config from a dict; unknown sections or keys raise ValueError."""
+        if not isinstance(data, dict):
+            raise ValueError("config: expected a JSON object")
+        sections = {"model": ModelConfig, "diffusion": DiffusionConfig, "train": TrainConfig}
+        unknown = set(data) - set(sections)
+        if unknown:
+            raise ValueError(f"config: unknown sections {sorted(unknown)}")
+        parts = {}
+        for name, klass in sections.items():
+            values = data.get(name, {})
+            allowed = {f.name for f in fields(klass)}
+            bad = set(values) - allowed
+            if bad:
+                raise ValueError(f"config.{name}: unknown keys {sorted(bad)}")
+            if name == "train" and "loss_weights" in values:
+                values = {**values, "loss_weights": {**TrainConfig().loss_weights, **values["loss_weights"]}}
+            parts[name] = klass(**values)
+        cfg = cls(**parts)
+        cfg.validate()
+        return cfg
+
+    @classmethod
+    def load(cls, path: str | Path) -> "GenmoConfig":
+        """Read a config JSON file."""
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"config file not found: {path}")
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"config file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        return cls.from_dict(data)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")

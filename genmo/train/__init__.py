@@ -1,0 +1,1 @@
+"""Dual-mode training: losses, trainer, command line."""

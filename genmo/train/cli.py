@@ -1,0 +1,91 @@
+"""`python -m genmo train --config CONFIG (--data DIR | --synthetic N) --out RUN_DIR [--steps N] [--resume]`.
+
+Multi-process: `torchrun --nproc_per_node 2 -m genmo train ...` (gloo on CPU, nccl on GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+from genmo.model.checkpoint import NORMALIZER_FILE
+from genmo.model.config import GenmoConfig
+from genmo.motion.normalizer import Normalizer
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the `train` subcommand."""
+    p = subparsers.add_parser("train", help="train the GENMO denoiser (dual mode)")
+    p.add_argument("--config", type=Path, required=True, help="config JSON (e.g. configs/small.json)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", type=Path, help="training data folder (see genmo data)")
+    src.add_argument("--synthetic", type=int, metavar="N", help="train on N synthetic samples (smoke test)")
+    p.add_argument("--out", type=Path, required=True, help="run folder for checkpoints and logs")
+    p.add_argument("--steps", type=int, help="total steps (default: train.steps of the config)")
+    p.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def _synthetic(n: int, cfg: GenmoConfig, normalizer: Normalizer | None):
+    from genmo.train.synthetic import SyntheticMotionDataset
+
+    train = SyntheticMotionDataset(n, cfg.train.seq_len, seed=cfg.train.seed, normalizer=normalizer)
+    val = SyntheticMotionDataset(max(2, n // 8), cfg.train.seq_len, seed=cfg.train.seed + 1,
+                                 normalizer=train.normalizer)
+    return train, val, train.normalizer, None
+
+
+def _real(data_dir: Path, cfg: GenmoConfig, normalizer: Normalizer | None):
+    """Windows from genmo.data.dataset, turned into batches by genmo.motion's collate."""
+    if not data_dir.is_dir():
+        raise ValueError(f"--data: folder not found: {data_dir}")
+    try:
+        hooks = importlib.import_module("genmo.data.training")
+    except ModuleNotFoundError:
+        raise ValueError("--data: the training data pipeline (genmo.data.training) is not available; "
+                         "use --synthetic N") from None
+    return hooks.training_sets(data_dir, cfg.train.seq_len, normalizer)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train; prints a JSON summary on stdout (main process)."""
+    from genmo.train.trainer import Trainer
+
+    cfg = GenmoConfig.load(args.config)
+    if args.steps is not None and args.steps < 1:
+        raise ValueError(f"--steps must be >= 1, got {args.steps}")
+    normalizer = None
+    if args.resume:
+        if not (args.out / NORMALIZER_FILE).is_file():
+            raise ValueError(f"--resume: no checkpoint in {args.out}")
+        normalizer = Normalizer.load(args.out / NORMALIZER_FILE)
+    if args.synthetic is not None:
+        train_set, val_set, normalizer, collate = _synthetic(args.synthetic, cfg, normalizer)
+    else:
+        train_set, val_set, normalizer, collate = _real(args.data, cfg, normalizer)
+    trainer = Trainer(cfg, train_set, val_set, args.out, normalizer, collate_fn=collate,
+                      progress=not args.no_progress)
+    try:
+        if args.resume:
+            trainer.resume()
+        summary = trainer.fit(args.steps)
+        if trainer.info.is_main:
+            print(json.dumps({"out": str(args.out), **summary}))
+    finally:
+        trainer.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (`python -m genmo.train.cli ...`), same arguments as `genmo train`."""
+    from genmo.cli import main as genmo_main
+
+    return genmo_main(["train", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

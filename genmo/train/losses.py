@@ -1,0 +1,188 @@
+"""Dual-mode training losses with per-sample loss masks (GENMO paper §3.3, GENMO_FACTS §4).
+
+- estimation mode (samples with 2D observations): x_t = zeros (or noise) at t = T-1, regress x_0;
+- generation mode (all samples): t ~ U{0..T-1}, x_t = q_sample(x_0, t), regress x_0;
+- 2D-only samples (has_2d and not has_3d): their x_0 target is the detached estimation
+  prediction x̂_0 (estimation-guided generation) and only the 2D reprojection loss applies.
+Terms: simple (MSE on normalised x_0; camera fields only where has_2d), joints_world and
+joints_cam (FK through `genmo.motion.representation.decode`), contacts (MSE on the contact
+channels), foot_skate (foot joint speed where the ground truth is in contact) and reproj
+(camera-space joints projected with the sample's intrinsics into normalised bbox coordinates,
+compared with the observed 2D keypoints).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from genmo.body.skeleton import CONTACT_JOINTS, FOOT_JOINTS
+from genmo.diffusion.schedule import NoiseSchedule
+from genmo.model.batch import select
+from genmo.model.config import GenmoConfig
+from genmo.motion.normalizer import Normalizer
+from genmo.motion.representation import CAMERA_FIELDS, LAYOUT, decode, field_mask
+
+# COCO-17 body keypoints 5..16 (shoulders, elbows, wrists, hips, knees, ankles) and their SMPL joints.
+COCO_BODY = (5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+SMPL_FOR_COCO_BODY = (16, 17, 18, 19, 20, 21, 1, 2, 4, 5, 7, 8)
+MIN_DEPTH = 0.3
+FPS = 30.0
+
+
+def project_to_bbox(points_cam: Tensor, intrinsics: Tensor, bbx_xys: Tensor) -> Tensor:
+    """Camera-space points (B, T, J, 3) -> normalised bbox coordinates 2 (uv - c) / s (B, T, J, 2).
+
+    intrinsics (B, 3, 3) in pixels; bbx_xys (B, T, 3) bbox centre and size in pixels; depth is
+    clamped to MIN_DEPTH so points behind the camera stay finite.
+    """
+    z = points_cam[..., 2:3].clamp(min=MIN_DEPTH)
+    xy = points_cam[..., :2] / z
+    k = intrinsics[:, None, None]
+    uv = torch.stack((k[..., 0, 0] * xy[..., 0] + k[..., 0, 2], k[..., 1, 1] * xy[..., 1] + k[..., 1, 2]), dim=-1)
+    centre, size = bbx_xys[..., None, :2], bbx_xys[..., None, 2:3].clamp(min=1e-3)
+    return 2 * (uv - centre) / size
+
+
+def _masked_mean(err: Tensor, mask: Tensor) -> Tensor:
+    """Mean of err over the entries where mask is True (mask broadcast to err); 0 if none."""
+    mask = mask.expand_as(err)
+    total = torch.where(mask, err, torch.zeros_like(err)).sum()
+    return total / mask.sum().clamp(min=1)
+
+
+class DualModeLoss(nn.Module):
+    """Wraps the denoiser; forward(batch) -> (weighted loss, logged terms).
+
+    All passes of one step run inside this module's forward, so DistributedDataParallel wraps
+    this module (one forward per backward) rather than the bare denoiser.
+    """
+
+    def __init__(self, model: nn.Module, cfg: GenmoConfig, schedule: NoiseSchedule, normalizer: Normalizer):
+        super().__init__()
+        self.model = model
+        self.cfg = cfg
+        self.schedule = schedule
+        self.normalizer = normalizer
+        self.register_buffer("camera_dims", field_mask(CAMERA_FIELDS), persistent=False)
+
+    # --- condition dropout -------------------------------------------------------------
+    def drop_conditions(self, batch: dict) -> dict:
+        """Training-time condition dropout (GENMO_FACTS §2); returns a new batch, has_2d updated."""
+        tc = self.cfg.train
+        out = dict(batch)
+        cond_mask = {k: m.clone() for k, m in batch["cond_mask"].items()}
+        b, length = batch["valid"].shape
+        dev = batch["valid"].device
+        for key in cond_mask:
+            cond_mask[key] &= torch.rand(b, length, device=dev) >= tc.p_frame_drop
+        text_present = batch["text_present"] & (torch.rand(b, 1, device=dev) >= tc.p_text_drop)
+        cond_mask["music"] &= (torch.rand(b, 1, device=dev) >= tc.p_music_drop)
+        generative = batch["text_present"].any(dim=1) | batch["cond_mask"]["music"].any(dim=1)
+        if tc.mode != "regression_only":
+            drop_obs = generative & (torch.rand(b, device=dev) < tc.p_obs_drop_for_gen)
+            for key in ("kp2d", "bbox", "video"):
+                cond_mask[key] &= ~drop_obs[:, None]
+        out["cond_mask"] = cond_mask
+        out["text_present"] = text_present
+        out["has_2d"] = batch["has_2d"] & cond_mask["kp2d"].any(dim=1)
+        return out
+
+    # --- loss terms ----------------------------------------------------------------------
+    def reconstruction_terms(self, pred_n: Tensor, batch: dict, sample_mask: Tensor) -> dict[str, Tensor]:
+        """simple, joints_world, joints_cam, contacts, foot_skate for the samples in sample_mask (B,)."""
+        valid = batch["valid"] & sample_mask[:, None]  # (B, T)
+        cam_ok = batch["has_2d_orig"][:, None, None] | ~self.camera_dims  # (B, 1, D)
+        terms = {"simple": _masked_mean((pred_n - batch["x0"]) ** 2, valid[..., None] & cam_ok)}
+        pred = self.normalizer.denormalize(pred_n)
+        gt = self.normalizer.denormalize(batch["x0"])
+        rest = batch["rest_joints"]
+        dp, dg = decode(pred, rest), decode(gt, rest)
+        terms["joints_world"] = _masked_mean((dp["joints_world"] - dg["joints_world"]) ** 2, valid[..., None, None])
+        rel_p = dp["joints_cam"] - dp["joints_cam"][..., :1, :]
+        rel_g = dg["joints_cam"] - dg["joints_cam"][..., :1, :]
+        cam_valid = valid & batch["has_2d_orig"][:, None]
+        terms["joints_cam"] = _masked_mean((rel_p - rel_g) ** 2, cam_valid[..., None, None])
+        contact_sl = LAYOUT["contacts"]
+        terms["contacts"] = _masked_mean((pred[..., contact_sl] - gt[..., contact_sl]) ** 2, valid[..., None])
+        foot_channels = [CONTACT_JOINTS.index(j) for j in FOOT_JOINTS]
+        feet = dp["joints_world"][..., list(FOOT_JOINTS), :]
+        speed = (feet[:, 1:] - feet[:, :-1]).norm(dim=-1) * FPS  # (B, T-1, 4) m/s
+        in_contact = gt[:, :-1, contact_sl][..., foot_channels] > 0.5
+        pair_valid = valid[:, 1:] & valid[:, :-1]
+        terms["foot_skate"] = _masked_mean(speed, in_contact & pair_valid[..., None])
+        return terms
+
+    def reprojection_term(self, pred_n: Tensor, batch: dict, sample_mask: Tensor) -> Tensor:
+        """MSE between projected predicted joints and visible observed 2D keypoints (normalised bbox coords)."""
+        pred = self.normalizer.denormalize(pred_n)
+        joints_cam = decode(pred, batch["rest_joints"])["joints_cam"][..., list(SMPL_FOR_COCO_BODY), :]
+        uv = project_to_bbox(joints_cam, batch["K_intrinsics"], batch["bbx_xys"])
+        kp = batch["kp2d_target"][..., list(COCO_BODY), :]
+        visible = (kp[..., 2] > 0.5) & batch["kp2d_mask_target"][..., None] & batch["valid"][..., None]
+        visible = visible & sample_mask[:, None, None]
+        return _masked_mean((uv - kp[..., :2]) ** 2, visible[..., None])
+
+    # --- one training step -----------------------------------------------------------------
+    def forward(self, batch: dict) -> tuple[Tensor, dict[str, float]]:
+        """Total weighted loss and a dict of its (unweighted) terms per mode ("est/simple", ...)."""
+        model = self.model
+        tc = self.cfg.train
+        weights = tc.loss_weights
+        b = batch["x0"].shape[0]
+        dev = batch["x0"].device
+        has_3d = batch.get("has_3d", torch.ones(b, dtype=torch.bool, device=dev))
+        batch = dict(batch, has_2d_orig=batch["has_2d"], has_3d=has_3d,
+                     kp2d_target=batch["cond"]["kp2d"], kp2d_mask_target=batch["cond_mask"]["kp2d"])
+        dropped = self.drop_conditions(batch)
+        if tc.mode == "regression_only":
+            dropped["has_2d"] = torch.ones_like(dropped["has_2d"])
+        use_2d = tc.use_2d_loss
+        total = batch["x0"].new_zeros(())
+        logs: dict[str, float] = {}
+
+        def add(prefix: str, terms: dict[str, Tensor]) -> None:
+            nonlocal total
+            for name, value in terms.items():
+                total = total + weights[name] * value
+                logs[f"{prefix}/{name}"] = float(value.detach())
+
+        x_hat = None
+        last = torch.full((b,), self.schedule.last_step, dtype=torch.long, device=dev)
+        est_mask = dropped["has_2d"]
+        need_est = tc.mode != "diffusion_only" and bool(est_mask.any())
+        two_d_only = batch["has_2d_orig"] & ~has_3d
+        if need_est:
+            idx = est_mask.nonzero()[:, 0]
+            sub = select(dropped, idx)
+            pred = model(self.estimation_input(sub["x0"]), last[idx], sub)
+            terms = self.reconstruction_terms(pred, sub, sub["has_3d"])
+            if use_2d:
+                terms["reproj"] = self.reprojection_term(pred, sub, sub["has_2d_orig"])
+            add("est", terms)
+            x_hat = torch.zeros_like(batch["x0"])
+            x_hat[idx] = pred.detach()
+        if tc.mode == "regression_only":
+            return total, logs
+        in_est = est_mask if need_est else torch.zeros_like(est_mask)
+        missing = (two_d_only & ~in_est).nonzero()[:, 0]
+        if len(missing):  # estimation-guided targets for 2D-only samples left out of the est pass
+            x_hat = torch.zeros_like(batch["x0"]) if x_hat is None else x_hat
+            sub = select(dropped, missing)
+            with torch.no_grad():
+                x_hat[missing] = model(self.estimation_input(sub["x0"]), last[missing], sub)
+        target = batch["x0"] if x_hat is None else torch.where(has_3d[:, None, None], batch["x0"], x_hat)
+        t = self.schedule.sample_timesteps(b, dev)
+        x_t = self.schedule.q_sample(target, t, torch.randn_like(target))
+        pred = model(x_t, t, dropped)
+        terms = self.reconstruction_terms(pred, dropped, has_3d)
+        if use_2d:
+            terms["reproj"] = self.reprojection_term(pred, dropped, batch["has_2d_orig"])
+        add("gen", terms)
+        return total, logs
+
+    def estimation_input(self, x0: Tensor) -> Tensor:
+        """x_{T-1} of the estimation pass: zeros or standard noise."""
+        if self.cfg.diffusion.estimation_input == "zeros":
+            return torch.zeros_like(x0)
+        return torch.randn_like(x0)

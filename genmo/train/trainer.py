@@ -1,0 +1,207 @@
+"""The training loop: AdamW, warm-up + cosine LR, EMA, gradient clipping, periodic validation,
+resumable checkpoints, a JSONL log and DistributedDataParallel under torchrun.
+
+Run folder layout:
+    config.json, normalizer.safetensors        what the model needs at inference
+    model.safetensors, ema.safetensors         raw and EMA weights
+    optimizer.pt                               AdamW + LR scheduler state (torch.save, our own file)
+    state.json                                 {"step": ..., "epoch": ...}
+    log.jsonl                                  one line per logged train step / validation
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler
+from tqdm import tqdm
+
+from genmo.diffusion.schedule import NoiseSchedule
+from genmo.model.batch import batch_to
+from genmo.model.checkpoint import (CONFIG_FILE, EMA_FILE, MODEL_FILE, NORMALIZER_FILE, load_weights,
+                                    save_weights)
+from genmo.model.config import GenmoConfig
+from genmo.model.denoiser import GenmoDenoiser
+from genmo.motion.normalizer import Normalizer
+from genmo.train import ddp
+from genmo.train.losses import DualModeLoss
+
+OPTIMIZER_FILE = "optimizer.pt"
+STATE_FILE = "state.json"
+LOG_FILE = "log.jsonl"
+
+
+def lr_factor(step: int, warmup: int, total: int, min_ratio: float) -> float:
+    """Linear warm-up to 1, then cosine decay to min_ratio at `total` steps."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+@torch.no_grad()
+def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model, for parameters and float buffers."""
+    for e, m in zip(ema.state_dict().values(), model.state_dict().values()):
+        if e.dtype.is_floating_point:
+            e.lerp_(m, 1 - decay)
+        else:
+            e.copy_(m)
+
+
+def _batches(loader: DataLoader, start_epoch: int) -> Iterator[tuple[int, dict]]:
+    epoch = start_epoch
+    while True:
+        if isinstance(loader.sampler, DistributedSampler):
+            loader.sampler.set_epoch(epoch)
+        for batch in loader:
+            yield epoch, batch
+        epoch += 1
+
+
+class Trainer:
+    """Trains a GenmoDenoiser on any Dataset whose (collated) items follow genmo.model.batch."""
+
+    def __init__(self, cfg: GenmoConfig, train_set: Dataset, val_set: Dataset | None, out_dir: str | Path,
+                 normalizer: Normalizer, collate_fn: Callable | None = None, progress: bool = True):
+        cfg.validate()
+        self.cfg = cfg
+        self.out = Path(out_dir)
+        self.info = ddp.setup()
+        self.progress = progress and self.info.is_main
+        torch.manual_seed(cfg.train.seed + self.info.rank)
+        self.normalizer = normalizer
+        self.model = GenmoDenoiser(cfg.model).to(self.info.device)
+        self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)
+        schedule = NoiseSchedule(cfg.diffusion.num_timesteps)
+        self.loss = DualModeLoss(self.model, cfg, schedule, normalizer).to(self.info.device)
+        self.ema_loss = DualModeLoss(self.ema, cfg, schedule, normalizer).to(self.info.device)
+        self.wrapped: nn.Module = self.loss
+        if self.info.distributed:
+            ids = [self.info.device.index] if self.info.device.type == "cuda" else None
+            self.wrapped = DistributedDataParallel(self.loss, device_ids=ids)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.train.lr,
+                                           weight_decay=cfg.train.weight_decay)
+        tc = cfg.train
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: lr_factor(s, tc.warmup_steps, tc.steps, tc.min_lr_ratio))
+        sampler = (DistributedSampler(train_set, shuffle=True, seed=tc.seed, drop_last=True)
+                   if self.info.distributed else RandomSampler(train_set))
+        per_rank = max(1, tc.batch_size // self.info.world_size)
+        if len(train_set) < per_rank * (self.info.world_size if self.info.distributed else 1):
+            raise ValueError(f"training set has {len(train_set)} samples, fewer than one batch of {tc.batch_size}")
+        pin = self.info.device.type == "cuda"
+        self.train_loader = DataLoader(train_set, batch_size=per_rank, sampler=sampler, drop_last=True,
+                                       num_workers=tc.num_workers, collate_fn=collate_fn, pin_memory=pin)
+        self.val_loader = None
+        if val_set is not None and len(val_set) > 0:
+            self.val_loader = DataLoader(val_set, batch_size=per_rank, shuffle=False, num_workers=tc.num_workers,
+                                         collate_fn=collate_fn, pin_memory=pin)
+        self.step = 0
+        self.epoch = 0
+
+    # --- checkpoints ---------------------------------------------------------------------
+    def save(self) -> None:
+        """Write the run folder (main process only)."""
+        if not self.info.is_main:
+            return
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.cfg.save(self.out / CONFIG_FILE)
+        self.normalizer.save(self.out / NORMALIZER_FILE)
+        save_weights(self.model, self.out / MODEL_FILE)
+        save_weights(self.ema, self.out / EMA_FILE)
+        torch.save({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()},
+                   self.out / OPTIMIZER_FILE)
+        (self.out / STATE_FILE).write_text(json.dumps({"step": self.step, "epoch": self.epoch}) + "\n")
+
+    def resume(self) -> None:
+        """Continue from the run folder's last checkpoint."""
+        if not (self.out / STATE_FILE).is_file():
+            raise ValueError(f"--resume: no checkpoint in {self.out}")
+        load_weights(self.model, self.out / MODEL_FILE)
+        load_weights(self.ema, self.out / EMA_FILE)
+        opt = torch.load(self.out / OPTIMIZER_FILE, map_location=self.info.device, weights_only=True)
+        self.optimizer.load_state_dict(opt["optimizer"])
+        self.scheduler.load_state_dict(opt["scheduler"])
+        state = json.loads((self.out / STATE_FILE).read_text())
+        self.step, self.epoch = int(state["step"]), int(state["epoch"])
+
+    def _log(self, record: dict) -> None:
+        if self.info.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            with open(self.out / LOG_FILE, "a") as fh:
+                fh.write(json.dumps(record) + "\n")
+
+    # --- validation ----------------------------------------------------------------------
+    @torch.no_grad()
+    def validate(self) -> float | None:
+        """Mean EMA-model loss over up to val_batches validation batches (fixed noise seed)."""
+        if self.val_loader is None:
+            return None
+        rng = torch.get_rng_state()
+        torch.manual_seed(12345)
+        totals: dict[str, float] = {}
+        n = 0
+        for i, batch in enumerate(self.val_loader):
+            if i >= self.cfg.train.val_batches:
+                break
+            loss, logs = self.ema_loss(batch_to(batch, self.info.device))
+            for k, v in {"loss": float(loss), **logs}.items():
+                totals[k] = totals.get(k, 0.0) + v
+            n += 1
+        torch.set_rng_state(rng)
+        if n == 0:
+            return None
+        record = {k: v / n for k, v in totals.items()}
+        self._log({"step": self.step, "split": "val", **record})
+        return record["loss"]
+
+    # --- loop ---------------------------------------------------------------------------
+    def fit(self, steps: int | None = None) -> dict:
+        """Train until `steps` (default train.steps) total steps; returns the last train/val losses."""
+        tc = self.cfg.train
+        total = steps if steps is not None else tc.steps
+        self.wrapped.train()
+        bar = tqdm(total=total, initial=self.step, desc="train", disable=not self.progress, dynamic_ncols=True)
+        last_loss, val_loss = float("nan"), None
+        start = time.time()
+        data = _batches(self.train_loader, self.epoch)
+        while self.step < total:
+            self.epoch, batch = next(data)
+            loss, logs = self.wrapped(batch_to(batch, self.info.device))
+            if not torch.isfinite(loss):
+                raise RuntimeError(f"non-finite training loss at step {self.step}: {logs}")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), tc.grad_clip)
+            self.optimizer.step()
+            self.scheduler.step()
+            ema_update(self.ema, self.model, tc.ema_decay)
+            self.step += 1
+            last_loss = ddp.mean_across(float(loss.detach()), self.info)
+            bar.update(1)
+            bar.set_postfix(loss=f"{last_loss:.4f}", lr=f"{self.scheduler.get_last_lr()[0]:.2e}")
+            if self.step % tc.log_every == 0 or self.step == total:
+                self._log({"step": self.step, "split": "train", "epoch": self.epoch, "loss": last_loss,
+                           "grad_norm": float(grad_norm), "lr": self.scheduler.get_last_lr()[0],
+                           "elapsed_s": round(time.time() - start, 2), **logs})
+            if self.step % tc.val_every == 0 or self.step == total:
+                if self.info.is_main:
+                    val_loss = self.validate()
+                ddp.barrier(self.info)
+            if self.step % tc.ckpt_every == 0 or self.step == total:
+                self.save()
+                ddp.barrier(self.info)
+        bar.close()
+        return {"step": self.step, "train_loss": last_loss, "val_loss": val_loss}
+
+    def close(self) -> None:
+        ddp.cleanup(self.info)
