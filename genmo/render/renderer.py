@@ -183,11 +183,8 @@ class BodyRenderer:
         GL.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, data.nbytes, data)
         GL.glBindBuffer(GL.GL_ARRAY_BUFFER, 0)
 
-    def _flags(self, rgba: bool) -> int:
-        flags = pyrender.RenderFlags.RGBA if rgba else pyrender.RenderFlags.NONE
-        if self.shadows:
-            flags |= pyrender.RenderFlags.SHADOWS_DIRECTIONAL
-        return flags
+    def _flags(self) -> int:
+        return pyrender.RenderFlags.SHADOWS_DIRECTIONAL if self.shadows else pyrender.RenderFlags.NONE
 
     def render(self, vertices: np.ndarray, camera_pose: np.ndarray, yfov_deg: float = 40.0) -> np.ndarray:
         """Render one frame (H, W, 3) uint8 from a pyrender camera-to-world pose (4, 4)."""
@@ -206,7 +203,7 @@ class BodyRenderer:
             pose[0, 3], pose[2, 3] = np.round(centre / snap) * snap
             self.scene.set_pose(self._ground_node, pose)
         self.scene.bg_color = np.array([*self._background, 1.0])
-        color, _ = self._renderer.render(self.scene, flags=self._flags(rgba=False))
+        color, _ = self._renderer.render(self.scene, flags=self._flags())
         return color
 
     def render_overlay(
@@ -218,9 +215,9 @@ class BodyRenderer:
         image: np.ndarray | None = None,
         principal: tuple[float, float] | None = None,
     ) -> np.ndarray:
-        """Render the body seen by a fixed camera; alpha-blend onto ``image`` (H, W, 3) when given.
+        """Render the body seen by a fixed camera and composite it over ``image`` (H, W, 3) when given.
 
-        Without an image, returns RGBA (H, W, 4) with a transparent background.
+        Without an image, returns RGBA (H, W, 4): alpha 255 where the body covers the pixel, else 0.
         """
         if self._renderer is None:
             raise ValueError("renderer is closed")
@@ -240,13 +237,12 @@ class BodyRenderer:
         self._set_vertices(vertices)
         if self._ground_mesh is not None:
             self._ground_mesh.is_visible = False
-        self.scene.bg_color = np.zeros(4)
-        rgba, _ = self._renderer.render(self.scene, flags=self._flags(rgba=True))
+        self.scene.bg_color = np.array([*self._background, 1.0])
+        color, depth = self._renderer.render(self.scene, flags=self._flags())
+        mask = depth > 0  # OSMesa has no alpha channel: coverage comes from the depth buffer
         if image is None:
-            return rgba
-        alpha = rgba[..., 3:4].astype(np.float32) / 255.0
-        blended = rgba[..., :3].astype(np.float32) * alpha + np.asarray(image, np.float32) * (1.0 - alpha)
-        return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+            return np.concatenate([color, (mask * 255).astype(np.uint8)[..., None]], axis=-1)
+        return np.where(mask[..., None], color, np.asarray(image, dtype=np.uint8))
 
     def render_sequence(
         self, vertices: np.ndarray, fps: float, view: FollowView | None = None
