@@ -45,9 +45,13 @@ def sliding_window_mask(length: int, window: int, device: torch.device) -> Tenso
     return (j >= lo) & (j < lo + window)
 
 
-def _ensure_some_key(allowed: Tensor) -> Tensor:
-    """Rows with no allowed key (e.g. windows fully in padding) attend everywhere instead of NaN."""
-    return allowed | ~allowed.any(dim=-1, keepdim=True)
+def _ensure_some_key(allowed: Tensor, fallback: Tensor | None) -> Tensor:
+    """Rows with no allowed key (windows lying fully in padding) use `fallback` (their window,
+    ignoring padding; None = every key) instead of producing NaN."""
+    empty = ~allowed.any(dim=-1, keepdim=True)
+    if fallback is None:
+        return allowed | empty
+    return allowed | (empty & fallback)
 
 
 def dense_attention(q: Tensor, k: Tensor, v: Tensor, key_valid: Tensor | None, window: int | None,
@@ -57,14 +61,14 @@ def dense_attention(q: Tensor, k: Tensor, v: Tensor, key_valid: Tensor | None, w
     q, k, v (B, H, L, d); key_valid (B, L) bool or None; window None = no window.
     """
     b, _, length, _ = q.shape
-    allowed = None
+    window_mask = None
     if window is not None and window < length:
-        allowed = sliding_window_mask(length, window, q.device)[None, None]
+        window_mask = sliding_window_mask(length, window, q.device)[None, None]
+    allowed = window_mask
     if key_valid is not None:
         kv = key_valid[:, None, None, :]
-        allowed = kv if allowed is None else allowed & kv
-    if allowed is not None:
-        allowed = _ensure_some_key(allowed.expand(b, 1, length, length))
+        allowed = kv if window_mask is None else window_mask & kv
+        allowed = _ensure_some_key(allowed.expand(b, 1, length, length), window_mask)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, dropout_p=dropout)
 
 
@@ -88,11 +92,11 @@ def chunked_window_attention(q: Tensor, k: Tensor, v: Tensor, key_valid: Tensor 
     key_idx = span_start[:, None] + torch.arange(span, device=dev)[None, :]  # (nb, S)
     q_idx = (block_first[:, None] + torch.arange(block, device=dev)[None, :]).clamp(max=length - 1)  # (nb, Bq)
     q_lo = lo[q_idx]  # (nb, Bq)
-    allowed = (key_idx[:, None, :] >= q_lo[..., None]) & (key_idx[:, None, :] < q_lo[..., None] + window)
-    allowed = allowed[None, None]  # (1, 1, nb, Bq, S)
+    in_window = (key_idx[:, None, :] >= q_lo[..., None]) & (key_idx[:, None, :] < q_lo[..., None] + window)
+    allowed = in_window[None, None]  # (1, 1, nb, Bq, S)
     if key_valid is not None:
         allowed = allowed & key_valid[:, key_idx][:, None, :, None, :]  # (B, 1, nb, Bq, S)
-    allowed = _ensure_some_key(allowed)
+        allowed = _ensure_some_key(allowed, in_window[None, None])
     pad = n_blocks * block - length
     qb = F.pad(q, (0, 0, 0, pad)).unflatten(2, (n_blocks, block))  # (B, H, nb, Bq, d)
     kb = k[:, :, key_idx]  # (B, H, nb, S, d)

@@ -1,0 +1,113 @@
+"""Cosine schedule, q_sample and the DDIM sampler (estimation pass, CFG, in-painting, seeds)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from genmo.diffusion import DDIMSampler, NoiseSchedule
+from genmo.diffusion.ddim import null_guided
+from tests.test_model import TINY, make_model, random_conditions
+
+
+@pytest.fixture(scope="module")
+def sampler() -> DDIMSampler:
+    return DDIMSampler(make_model(), NoiseSchedule(1000), estimation_input="zeros")
+
+
+def test_cosine_schedule_matches_formula() -> None:
+    sched = NoiseSchedule(1000)
+    a = sched.alphas_cumprod
+    assert a.shape == (1000,)
+    assert (a[1:] < a[:-1]).all() and 0 < a[-1] < 1e-3 and a[0] > 0.999
+
+    def f(u: float) -> float:
+        return math.cos((u / 1000 + 0.008) / 1.008 * math.pi / 2) ** 2
+
+    assert a[499].item() == pytest.approx(f(500) / f(0), rel=1e-6)
+
+
+def test_q_sample_moments() -> None:
+    sched = NoiseSchedule(1000)
+    x0 = torch.full((4000, 1, 1), 2.0)
+    t = torch.full((4000,), 300)
+    xt = sched.q_sample(x0, t, torch.randn(4000, 1, 1, generator=torch.Generator().manual_seed(0)))
+    a = sched.alphas_cumprod[300].item()
+    assert xt.mean().item() == pytest.approx(2 * math.sqrt(a), abs=0.05)
+    assert xt.std().item() == pytest.approx(math.sqrt(1 - a), abs=0.05)
+    assert torch.allclose(sched.predict_noise(xt, t, x0), (xt - math.sqrt(a) * x0) / math.sqrt(1 - a), atol=1e-5)
+
+
+@pytest.mark.parametrize("steps", [1, 2, 5, 50])
+def test_ddim_timesteps(steps: int) -> None:
+    ts = NoiseSchedule(1000).ddim_timesteps(steps)
+    assert len(ts) == steps and ts[0] == 999 and ts == sorted(ts, reverse=True)
+    assert steps == 1 or ts[-1] == 0
+    with pytest.raises(ValueError, match="steps"):
+        NoiseSchedule(1000).ddim_timesteps(0)
+
+
+def test_one_step_equals_estimation_pass(sampler: DDIMSampler) -> None:
+    batch = random_conditions(2, 20)
+    one = sampler.sample(batch, steps=1, guidance=1.0, seed=3)
+    est = sampler.estimate(batch)
+    assert torch.allclose(one, est, atol=1e-6)
+
+
+def test_sampling_shapes_seeds_and_callback(sampler: DDIMSampler) -> None:
+    batch = random_conditions(2, 30)
+    seen: list[tuple[int, int, int]] = []
+    a = sampler.sample(batch, steps=5, guidance=2.5, seed=7, callback=lambda i, n, t: seen.append((i, n, t)))
+    b = sampler.sample(batch, steps=5, guidance=2.5, seed=7)
+    c = sampler.sample(batch, steps=5, guidance=2.5, seed=8)
+    assert a.shape == (2, 30, TINY.motion_dim) and torch.isfinite(a).all()
+    assert torch.equal(a, b)
+    assert (a - c).abs().max() > 1e-4
+    assert [s[0] for s in seen] == list(range(5)) and seen[0][2] == 999 and seen[-1][2] == 0
+    stochastic = sampler.sample(batch, steps=5, eta=1.0, seed=7)
+    assert (stochastic - a).abs().max() > 1e-4
+
+
+def test_guidance_is_u_plus_w_times_c_minus_u(sampler: DDIMSampler) -> None:
+    batch = random_conditions(2, 20)
+    model = sampler.model
+    x = torch.zeros(2, 20, TINY.motion_dim)
+    t = torch.full((2,), 999)
+    with torch.no_grad():
+        c = model(x, t, batch)
+        u = model(x, t, null_guided(batch))
+    guided = sampler.sample(batch, steps=1, guidance=3.0)
+    assert torch.allclose(guided, u + 3.0 * (c - u), atol=1e-5)
+    assert (c - u).abs().max() > 1e-4  # the null really drops text and music
+
+
+def test_null_keeps_observations_and_drops_text_and_music() -> None:
+    batch = random_conditions(2, 10)
+    null = null_guided(batch)
+    assert not null["text_present"].any() and not null["cond_mask"]["music"].any()
+    for key in ("kp2d", "bbox", "cam_angvel", "video"):
+        assert torch.equal(null["cond_mask"][key], batch["cond_mask"][key])
+    assert batch["text_present"].all()  # the original is untouched
+
+
+def test_keyframe_inpainting_returns_keyframes_exactly(sampler: DDIMSampler) -> None:
+    batch = random_conditions(1, 40)
+    g = torch.Generator().manual_seed(0)
+    keys = torch.randn(1, 40, TINY.motion_dim, generator=g)
+    mask = torch.zeros(1, 40, TINY.motion_dim, dtype=torch.bool)
+    mask[:, [0, 20, 39]] = True
+    mask[:, 10, :4] = True
+    out = sampler.sample(batch, steps=5, keyframes=keys, keyframe_mask=mask, seed=1)
+    assert torch.equal(out[mask], keys[mask])
+    free = sampler.sample(batch, steps=5, seed=1)
+    assert (out[~mask] - free[~mask]).abs().max() > 1e-5  # the constraint propagates
+    with pytest.raises(ValueError, match="together"):
+        sampler.sample(batch, steps=2, keyframes=keys)
+
+
+def test_long_sequence_samples_in_one_pass(sampler: DDIMSampler) -> None:
+    batch = random_conditions(1, 500)
+    out = sampler.sample(batch, steps=2, guidance=2.0, seed=0)
+    assert out.shape == (1, 500, TINY.motion_dim) and torch.isfinite(out).all()

@@ -1,0 +1,198 @@
+"""Dual-mode losses, condition dropout, the trainer (resume, checkpoints) and torchrun DDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from genmo.diffusion import DDIMSampler, NoiseSchedule
+from genmo.model import GenmoConfig, GenmoDenoiser
+from genmo.model.checkpoint import load_denoiser
+from genmo.motion.representation import decode
+from genmo.paths import repo_root
+from genmo.train.losses import COCO_BODY, SMPL_FOR_COCO_BODY, DualModeLoss, project_to_bbox
+from genmo.train.synthetic import SyntheticMotionDataset
+from genmo.train.trainer import Trainer, lr_factor
+
+ROOT = repo_root()
+
+
+def tiny_config(**train) -> GenmoConfig:
+    cfg = GenmoConfig.load(ROOT / "configs" / "tiny.json")
+    cfg.train = replace(cfg.train, **train)
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def data() -> SyntheticMotionDataset:
+    return SyntheticMotionDataset(24, 16, seed=0, has_2d_fraction=0.6, two_d_only_fraction=0.4)
+
+
+def first_batch(ds, n: int = 12) -> dict:
+    return next(iter(DataLoader(ds, batch_size=n)))
+
+
+def test_synthetic_keypoints_match_projected_ground_truth(data) -> None:
+    batch = first_batch(data)
+    x = data.normalizer.denormalize(batch["x0"])
+    joints_cam = decode(x, batch["rest_joints"])["joints_cam"][..., list(SMPL_FOR_COCO_BODY), :]
+    uv = project_to_bbox(joints_cam, batch["K_intrinsics"], batch["bbx_xys"])
+    kp = batch["cond"]["kp2d"][..., list(COCO_BODY), :2]
+    assert (uv - kp).abs().max() < 1e-3
+    assert kp.abs().max() <= 1.0  # bbox-normalised coordinates
+
+
+def test_perfect_prediction_has_zero_reconstruction_and_reprojection(data) -> None:
+    cfg = tiny_config()
+    loss = DualModeLoss(GenmoDenoiser(cfg.model), cfg, NoiseSchedule(), data.normalizer)
+    batch = first_batch(data)
+    batch = dict(batch, has_2d_orig=batch["has_2d"], kp2d_target=batch["cond"]["kp2d"],
+                 kp2d_mask_target=batch["cond_mask"]["kp2d"])
+    terms = loss.reconstruction_terms(batch["x0"], batch, batch["has_3d"])
+    for name in ("simple", "joints_world", "joints_cam", "contacts"):
+        assert terms[name].item() == pytest.approx(0.0, abs=1e-8), name
+    assert loss.reprojection_term(batch["x0"], batch, batch["has_2d"]).item() < 1e-6
+    wrong = batch["x0"] + 0.5
+    assert loss.reprojection_term(wrong, batch, batch["has_2d"]).item() > 1e-4
+
+
+def test_loss_masks_exclude_2d_only_samples_from_3d_terms(data) -> None:
+    cfg = tiny_config()
+    loss = DualModeLoss(GenmoDenoiser(cfg.model), cfg, NoiseSchedule(), data.normalizer)
+    batch = first_batch(data)
+    batch = dict(batch, has_2d_orig=batch["has_2d"])
+    two_d_only = batch["has_2d"] & ~batch["has_3d"]
+    assert two_d_only.any()
+    garbage = batch["x0"].clone()
+    garbage[two_d_only] += 5.0  # wrong only where there is no 3D ground truth
+    terms = loss.reconstruction_terms(garbage, batch, batch["has_3d"])
+    assert terms["simple"].item() == pytest.approx(0.0, abs=1e-8)
+    assert terms["joints_world"].item() == pytest.approx(0.0, abs=1e-8)
+
+
+@pytest.mark.parametrize("mode,prefixes", [("dual", {"est", "gen"}), ("diffusion_only", {"gen"}),
+                                           ("regression_only", {"est"})])
+def test_training_modes_and_backward(data, mode: str, prefixes: set[str]) -> None:
+    cfg = tiny_config(mode=mode)
+    torch.manual_seed(0)
+    module = DualModeLoss(GenmoDenoiser(cfg.model), cfg, NoiseSchedule(), data.normalizer)
+    total, logs = module(first_batch(data))
+    assert {k.split("/")[0] for k in logs} == prefixes
+    assert any(k.endswith("reproj") for k in logs)
+    total.backward()
+    grads = [p.grad for p in module.parameters() if p.requires_grad]
+    assert all(g is not None for g in grads) and torch.isfinite(total)
+    no2d = DualModeLoss(GenmoDenoiser(cfg.model), tiny_config(mode=mode, use_2d_loss=False), NoiseSchedule(),
+                        data.normalizer)
+    assert not any(k.endswith("reproj") for k in no2d(first_batch(data))[1])
+
+
+def test_condition_dropout(data) -> None:
+    cfg = tiny_config(p_frame_drop=0.0, p_text_drop=1.0, p_music_drop=1.0, p_obs_drop_for_gen=1.0)
+    module = DualModeLoss(GenmoDenoiser(cfg.model), cfg, NoiseSchedule(), data.normalizer)
+    batch = first_batch(data)
+    out = module.drop_conditions(batch)
+    assert not out["text_present"].any() and not out["cond_mask"]["music"].any()
+    generative = batch["text_present"].any(1) | batch["cond_mask"]["music"].any(1)
+    assert not out["cond_mask"]["kp2d"][generative].any()
+    assert torch.equal(out["cond_mask"]["kp2d"][~generative], batch["cond_mask"]["kp2d"][~generative])
+    assert torch.equal(out["has_2d"], batch["has_2d"] & ~generative)
+    cfg.train = replace(cfg.train, p_frame_drop=0.5, p_text_drop=0.0, p_music_drop=0.0, p_obs_drop_for_gen=0.0)
+    kept = module.drop_conditions(batch)["cond_mask"]["bbox"][batch["has_2d"]].float().mean().item()
+    assert 0.3 < kept < 0.7
+
+
+def test_lr_schedule() -> None:
+    assert lr_factor(0, 10, 100, 0.1) == pytest.approx(0.1)
+    assert lr_factor(9, 10, 100, 0.1) == pytest.approx(1.0)
+    assert lr_factor(100, 10, 100, 0.1) == pytest.approx(0.1)
+    assert lr_factor(55, 10, 100, 0.1) == pytest.approx(0.55)
+
+
+def test_overfit_one_batch_drives_loss_down(data) -> None:
+    cfg = tiny_config()
+    torch.manual_seed(0)
+    module = DualModeLoss(GenmoDenoiser(cfg.model), cfg, NoiseSchedule(), data.normalizer)
+    opt = torch.optim.AdamW(module.parameters(), lr=3e-3)
+    batch = first_batch(data, 6)
+    losses = []
+    for _ in range(40):
+        torch.manual_seed(1)  # same noise and dropout every step
+        total, _ = module(batch)
+        opt.zero_grad()
+        total.backward()
+        opt.step()
+        losses.append(total.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_trainer_checkpoints_resume_and_loads(tmp_path, data) -> None:
+    cfg = tiny_config(batch_size=4, val_every=3, ckpt_every=3, log_every=1, warmup_steps=2)
+    val = SyntheticMotionDataset(4, 16, seed=5, normalizer=data.normalizer)
+    trainer = Trainer(cfg, data, val, tmp_path, data.normalizer, progress=False)
+    summary = trainer.fit(3)
+    assert summary["step"] == 3 and summary["val_loss"] is not None
+    for name in ("config.json", "model.safetensors", "ema.safetensors", "normalizer.safetensors",
+                 "optimizer.pt", "state.json", "log.jsonl"):
+        assert (tmp_path / name).is_file(), name
+    again = Trainer(cfg, data, val, tmp_path, data.normalizer, progress=False)
+    again.resume()
+    assert again.step == 3
+    assert torch.equal(again.model.in_proj.weight, trainer.model.in_proj.weight)
+    again.fit(5)
+    assert json.loads((tmp_path / "state.json").read_text())["step"] == 5
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if r["split"] == "train"] == [1, 2, 3, 4, 5]
+    model, loaded_cfg, norm = load_denoiser(tmp_path)
+    assert loaded_cfg.model == cfg.model and torch.equal(norm.mean, data.normalizer.mean)
+    out = DDIMSampler(model, NoiseSchedule()).sample(first_batch(val, 1), steps=2)
+    assert out.shape == (1, 16, cfg.model.motion_dim)
+
+
+def _cli(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_cli_reports_bad_input_in_one_line(tmp_path) -> None:
+    res = _cli("-m", "genmo", "train", "--config", str(tmp_path / "none.json"), "--synthetic", "8",
+               "--out", str(tmp_path / "run"))
+    assert res.returncode == 2
+    assert res.stderr.strip().startswith("error:") and len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_few_hundred_steps_drive_loss_down(tmp_path) -> None:
+    res = _cli("-m", "genmo", "train", "--config", "configs/tiny.json", "--synthetic", "64", "--out",
+               str(tmp_path), "--steps", "300", "--no-progress", timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    train = [r["loss"] for r in records if r["split"] == "train"]
+    assert sum(train[-5:]) / 5 < 0.6 * sum(train[:3]) / 3
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_gloo_one_epoch(tmp_path) -> None:
+    # 32 samples, global batch 8 = 4 per rank on 2 ranks: 4 steps are one epoch
+    res = _cli("-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
+               "-m", "genmo.train.cli", "--config", "configs/tiny.json", "--synthetic", "32", "--out",
+               str(tmp_path), "--steps", "4", "--no-progress", timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert summary["step"] == 4
+    assert json.loads((tmp_path / "state.json").read_text()) == {"step": 4, "epoch": 0}
