@@ -71,24 +71,33 @@ def finish_clip(
     rest_joints: np.ndarray,
     meta: dict | None = None,
     canonical_start: bool = True,
+    src_times: np.ndarray | None = None,
+    track_ground: bool = False,
 ) -> tuple[Clip, np.ndarray]:
     """Scale the root path to SMPL proportions, resample to 30 fps, put the lowest foot joint of
-    the clip on the floor (y = 0) and, optionally, turn/shift the start to face +Z at the origin.
+    the clip on the floor (y = 0; ``track_ground`` follows a slowly varying floor for noisy
+    position captures) and, optionally, turn/shift the start to face +Z at the origin.
 
     Returns the clip and its world joints (N, 24, 3).
     """
     scale = leg_length(rest_joints[None]) / max(leg_length(source_positions), 1e-6)
     pelvis = result.pelvis.astype(np.float64) * scale
-    rots, pelvis = slerp_resample(result.local_rots, pelvis, src_fps, TARGET_FPS)
+    rots, pelvis = slerp_resample(result.local_rots, pelvis, src_fps, TARGET_FPS, src_times)
     rots = rots.astype(np.float32)
     trans = pelvis - rest_joints[0]
     if canonical_start:
         rots, trans = canonicalize(rots, trans, rest_joints)
     joints = joints_of(rots, trans, rest_joints)
-    floor = joints[:, list(FOOT_JOINTS), 1].min()
+    low = joints[:, list(FOOT_JOINTS), 1].min(axis=1)
+    if track_ground:  # position-only captures: follow the (noisy) floor contact over time
+        from scipy.ndimage import gaussian_filter1d
+
+        floor = gaussian_filter1d(np.minimum(low, np.percentile(low, 50)), TARGET_FPS / 2, mode="nearest")
+    else:  # robust to a few outlier frames: the 2nd percentile of the lowest foot joint
+        floor = np.full(len(low), np.percentile(low, 2))
     trans = trans.copy()
     trans[:, 1] -= floor
-    joints[..., 1] -= floor
+    joints[..., 1] -= floor[:, None]
     return Clip(rots, trans.astype(np.float32), TARGET_FPS, dict(meta or {})), joints
 
 

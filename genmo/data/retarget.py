@@ -197,16 +197,21 @@ def retarget(
     return RetargetResult(local_rots=local.astype(np.float32), pelvis=positions[:, PELVIS].astype(np.float32))
 
 
-def slerp_resample(local_rots: np.ndarray, root: np.ndarray, src_fps: float, dst_fps: float = 30.0) -> tuple[np.ndarray, np.ndarray]:
-    """Resample rotations (N, J, 3, 3) by quaternion slerp and positions (N, 3) linearly."""
+def slerp_resample(
+    local_rots: np.ndarray, root: np.ndarray, src_fps: float, dst_fps: float = 30.0, src_times: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Resample rotations (N, J, 3, 3) by quaternion slerp and positions (N, 3) linearly.
+
+    ``src_times`` (N,) seconds, increasing, for sources with uneven frame durations.
+    """
     from scipy.spatial.transform import Rotation
 
     n = local_rots.shape[0]
-    if abs(src_fps - dst_fps) < 1e-3 or n < 2:
+    if n < 2 or (src_times is None and abs(src_fps - dst_fps) < 1e-3):
         return local_rots, root
-    duration = (n - 1) / src_fps
-    m = int(np.floor(duration * dst_fps + 1e-6)) + 1
-    t = np.arange(m) / dst_fps * src_fps
+    times = np.arange(n) / src_fps if src_times is None else np.asarray(src_times, dtype=np.float64)
+    m = int(np.floor((times[-1] - times[0]) * dst_fps + 1e-6)) + 1
+    t = np.interp(times[0] + np.arange(m) / dst_fps, times, np.arange(n))
     i0 = np.clip(np.floor(t).astype(int), 0, n - 2)
     alpha = (t - i0)[:, None]
     j = local_rots.shape[1]
