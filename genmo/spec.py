@@ -50,6 +50,7 @@ MEDIA_EXTENSIONS: dict[str, tuple[str, ...]] = {
     "keypoints2d": (".npz",),
     "keyframe": (".npz",),
 }
+LIBRARY_PREFIX = "library:"  # keyframe paths naming a built-in pose, e.g. "library:t-pose"
 TRACK_KINDS = ("text", "music", "video", "keypoints2d", "keyframe")
 EXCLUSIVE_KINDS = ("music", "video", "keypoints2d")
 
@@ -263,6 +264,12 @@ def validate_sampler(sampler: Sampler) -> None:
 def _parse_path(value: Any, kind: str, where: str, base_dir: Path | None, check_files: bool) -> Path:
     if not isinstance(value, str) or not value.strip():
         raise SpecError(f"{where}: path must be a non-empty string, got {_show(value)}")
+    if kind == "keyframe" and value.startswith(LIBRARY_PREFIX):
+        from genmo.conditions.pose_library import POSE_NAMES, is_library_pose
+
+        if not is_library_pose(value[len(LIBRARY_PREFIX):]):
+            raise SpecError(f"{where}: unknown library pose {value!r} (known: {', '.join(POSE_NAMES)})")
+        return Path(value)
     path = Path(value)
     suffix = path.suffix.lower()
     allowed = MEDIA_EXTENSIONS[kind]

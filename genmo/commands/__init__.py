@@ -1,0 +1,1 @@
+"""Subcommands of `python -m genmo` that drive the pipeline."""

@@ -1,0 +1,39 @@
+"""`python -m genmo estimate --video V | --keypoints2d K --out motion.npz`: motion from observations."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from genmo.commands.progress import stage_progress
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("estimate", help="estimate motion from a video or a 2D keypoint file")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--video", type=Path, help="video file (mp4, avi, mov, mkv, webm)")
+    source.add_argument("--keypoints2d", type=Path, help="2D keypoints npz (COCO-17, see DESIGN)")
+    p.add_argument("--out", type=Path, required=True, help="motion npz to write")
+    p.add_argument("--steps", type=int, default=5, help="DDIM steps (1-50, default 5)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--render", type=Path, help="also render the body animation to this mp4")
+    p.add_argument("--checkpoint", type=Path, help="checkpoint folder (default: checkpoints/genmo-small)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from genmo.pipeline import GenmoPipeline, render_result, spec_for_observation
+
+    kind, path = ("video", args.video) if args.video else ("keypoints2d", args.keypoints2d)
+    spec = spec_for_observation(kind, path)
+    pipe = GenmoPipeline.from_pretrained(args.checkpoint)
+    progress, close = stage_progress()
+    try:
+        result = pipe(spec, steps=args.steps, seed=args.seed, progress=progress)
+    finally:
+        close()
+    out = result.motion.save(args.out)
+    print(f"wrote {out} ({result.motion.num_frames} frames, {result.motion.duration:.2f} s)")
+    if args.render:
+        print(f"wrote {render_result(result, args.render)}")
+    return 0
