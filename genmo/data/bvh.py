@@ -287,7 +287,7 @@ def write_bvh(
             emit(c, depth + 1)
         if not kids[j]:
             site = end_sites.get(j, np.zeros(3))
-            out += [f"{pad}  End Site", f"{pad}  {{", f"{pad}    OFFSET {' '.join(f'{v:.6f}' for v in site)}", f"{pad}  }}"]
+            out.extend([f"{pad}  End Site", f"{pad}  {{", f"{pad}    OFFSET {' '.join(f'{v:.6f}' for v in site)}", f"{pad}  }}"])
         out.append(f"{pad}}}")
 
     order_idx: list[int] = []

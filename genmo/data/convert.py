@@ -8,7 +8,7 @@ from genmo.body.skeleton import NUM_JOINTS, PARENTS
 from genmo.data.bvh import Bvh
 from genmo.data.clip import Clip, default_rest_joints, finish_clip
 from genmo.data.jointmap import auto_joint_map
-from genmo.data.retarget import L_HAND, L_WRIST, NECK, PELVIS, R_HAND, R_WRIST, retarget
+from genmo.data.retarget import L_HAND, L_WRIST, NECK, PELVIS, R_HAND, R_WRIST, retarget, upright_rest
 
 
 def _up_fix(positions: np.ndarray, neck: int, pelvis: int) -> np.ndarray | None:
@@ -66,10 +66,29 @@ def bvh_to_clip(
     if fix is not None:
         pos = pos @ fix.T
         rots = fix @ rots
-    result = retarget(pos, avail, rest, source_rots=rots, rot_map=has_rot)
+    rest_pos = _rest_pose(bvh, mapping, pos[0], scale if scale is not None else bvh.guess_scale())
+    if fix is not None or not upright_rest(rest_pos, avail):
+        rest_pos = None
+    result = retarget(pos, avail, rest, source_rots=rots, rot_map=has_rot, source_rest=rest_pos)
     info = {"joint_map": {int(k): bvh.names[v] for k, v in mapping.items()}, "src_fps": bvh.fps}
     info.update(meta or {})
     return finish_clip(result, pos, bvh.fps, rest, info)
+
+
+def _rest_pose(bvh: Bvh, mapping: dict[int, int], frame0: np.ndarray, scale: float) -> np.ndarray:
+    """Source joint positions with every rotation zero (offsets only), in SMPL order; entries
+    without a source joint (end points) are copied from the first frame and not used."""
+    world = np.zeros((len(bvh.names), 3))
+    for j, p in enumerate(bvh.parents):
+        world[j] = bvh.offsets[j] * scale + (world[p] if p >= 0 else 0)
+    out = frame0.copy()
+    for smpl, src in mapping.items():
+        out[smpl] = world[src]
+    for wrist, hand in ((L_WRIST, L_HAND), (R_WRIST, R_HAND)):
+        src = mapping.get(wrist)
+        if hand not in mapping and src is not None and src in bvh.end_sites:
+            out[hand] = world[src] + bvh.end_sites[src] * scale
+    return out
 
 
 def positions_to_clip(

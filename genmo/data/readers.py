@@ -97,6 +97,19 @@ def read_deepmimic(path: str | Path, text: str | None = None) -> tuple[np.ndarra
     return pos, rots, times
 
 
+def _dm_rest_pose() -> np.ndarray:
+    """SMPL-order positions of the DeepMimic humanoid with all rotations zero (arms down)."""
+    world: dict[str, np.ndarray] = {}
+    for name, (parent, offset, _) in _DM_JOINTS.items():
+        world[name] = np.asarray(offset) + (world[parent] if parent else 0.0)
+    pos = np.zeros((NUM_JOINTS, 3))
+    for name, smpl in _DM_TO_SMPL.items():
+        pos[smpl] = world[name]
+    for smpl, (joint, offset) in _DM_POINTS.items():
+        pos[smpl] = world[joint] + np.asarray(offset)
+    return pos
+
+
 def deepmimic_to_clip(path: str | Path, rest_joints: np.ndarray | None = None, text: str | None = None) -> tuple[Clip, np.ndarray]:
     """Retarget a DeepMimic clip to SMPL-24 at 30 fps."""
     rest = default_rest_joints() if rest_joints is None else rest_joints
@@ -106,7 +119,7 @@ def deepmimic_to_clip(path: str | Path, rest_joints: np.ndarray | None = None, t
     avail[list(_DM_TO_SMPL.values()) + list(_DM_POINTS)] = True
     has_rot = np.zeros(NUM_JOINTS, dtype=bool)
     has_rot[list(_DM_TO_SMPL.values())] = True
-    result = rt.retarget(pos, avail, rest, source_rots=rots, rot_map=has_rot)
+    result = rt.retarget(pos, avail, rest, source_rots=rots, rot_map=has_rot, source_rest=_dm_rest_pose())
     return finish_clip(result, pos, fps, rest, {"src_fps": round(fps, 3)}, src_times=times)
 
 

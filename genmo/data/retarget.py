@@ -113,6 +113,18 @@ def bone_frames(pos: np.ndarray, avail: np.ndarray, canonical: bool = False) -> 
     return frames
 
 
+def upright_rest(rest: np.ndarray, avail: np.ndarray, tolerance_deg: float = 35.0) -> bool:
+    """Whether a source rest pose (24, 3) stands upright facing sideways-free: spine up, legs down."""
+    top = next((j for j in (NECK, SPINE3, SPINE2, SPINE1) if avail[j]), None)
+    if top is None or not _have(avail, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE):
+        return False
+    cos = np.cos(np.radians(tolerance_deg))
+    up = _unit(rest[top] - rest[PELVIS])
+    legs = [_unit(rest[c] - rest[a]) for a, c in ((L_HIP, L_ANKLE), (R_HIP, R_ANKLE))]
+    hips = _unit(rest[L_HIP] - rest[R_HIP])
+    return bool(up[1] > cos and all(leg[1] < -cos for leg in legs) and abs(hips[1]) < 0.5)
+
+
 def _project_so3(m: np.ndarray) -> np.ndarray:
     u, _, vt = np.linalg.svd(m)
     d = np.sign(np.linalg.det(u @ vt))
@@ -143,6 +155,7 @@ def retarget(
     source_rots: np.ndarray | None = None,
     rot_map: dict[int, np.ndarray] | None = None,
     split_chains: tuple[tuple[int, ...], ...] = ((SPINE1, SPINE2, SPINE3),),
+    source_rest: np.ndarray | None = None,
 ) -> RetargetResult:
     """Retarget one clip.
 
@@ -152,11 +165,15 @@ def retarget(
     for position-only data, which is solved by inverse kinematics from bone frames).
     rot_map (24,) bool: joints that carry a source rotation (default: ``avail``); joints with
     a rotation but no bone frame (e.g. feet, head) keep their parent's rest correction.
+    source_rest (24, 3): source joint positions with all rotations zero, when that rest is an
+    upright standing pose (T-, A- or arms-down): the corrections then come from comparing its
+    bone frames with the SMPL T-pose's; otherwise they are averaged over the clip.
     """
     n = positions.shape[0]
     avail = np.asarray(avail, dtype=bool)
     rest_frames = bone_frames(rest_joints[None], avail, canonical=True)
     src_frames = bone_frames(positions, avail)
+    rest_src_frames = bone_frames(source_rest[None], avail, canonical=True) if source_rest is not None else None
     glob = np.empty((n, NUM_JOINTS, 3, 3))
     has_rot = avail if rot_map is None else np.asarray(rot_map, dtype=bool)
     corrections: dict[int, np.ndarray] = {}
@@ -165,7 +182,10 @@ def retarget(
         if j in src_frames:
             solved = src_frames[j] @ np.swapaxes(rest_frames[j], -1, -2)  # (N, 3, 3)
             if source_rots is not None and has_rot[j]:
-                corr = _project_so3((np.swapaxes(source_rots[:, j], -1, -2) @ solved).mean(0))
+                if rest_src_frames is not None:
+                    corr = (rest_src_frames[j] @ np.swapaxes(rest_frames[j], -1, -2))[0]
+                else:
+                    corr = _project_so3((np.swapaxes(source_rots[:, j], -1, -2) @ solved).mean(0))
                 corrections[j] = corr
                 glob[:, j] = source_rots[:, j] @ corr
             else:
