@@ -52,6 +52,15 @@ def _run(args: tuple[ClipTask, bool]) -> tuple[ClipTask, dict | None, str | None
         return task, None, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
 
 
+def _collect(results, total: int, log) -> list:
+    out, t0 = [], time.time()
+    for i, r in enumerate(results, 1):
+        out.append(r)
+        if i % 250 == 0 or i == total:
+            log(f"  {i}/{total} clips ({time.time() - t0:.0f} s)")
+    return out
+
+
 def _foot_stats(joints: np.ndarray) -> dict:
     low = joints[:, list(FOOT_JOINTS), 1].min(axis=1)
     return {"median_min_foot_height": round(float(np.median(low)), 4),
@@ -79,10 +88,10 @@ def build_corpus(data_root: Path, out: Path, sources: tuple[str, ...] = SOURCES,
     jobs = [(t, with_music) for t in tasks]
     if workers > 1:
         with get_context("fork").Pool(workers, initializer=_worker_init) as pool:
-            results = list(pool.imap(_run, jobs, chunksize=4))
+            results = _collect(pool.imap(_run, jobs, chunksize=4), len(jobs), log)
     else:
         _worker_init()
-        results = [_run(j) for j in jobs]
+        results = _collect(map(_run, jobs), len(jobs), log)
     for task, res, err in results:
         if res is None:
             warnings.warn(f"skipping {task.source}/{task.clip_id}: {err}", stacklevel=1)

@@ -1,0 +1,93 @@
+"""Corpus writing/reading, stats JSON, training windows, augmentation and labels (tiny synthetic corpus)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from genmo.data.clip import default_rest_joints, joints_of
+from genmo.data.corpus import Corpus, corpus_stats
+from genmo.data.dataset import MotionWindows, mirror_motion, rotate_yaw
+from genmo.data.labels import dance_sentences, deepmimic_action, label_sentences
+from genmo.data.sources import split_of
+
+
+def _corpus(tmp_path) -> Corpus:
+    rng = np.random.default_rng(0)
+    n1, n2 = 150, 40
+    poses = rng.normal(0, 0.2, (n1 + n2, 24, 3)).astype(np.float32)
+    trans = np.zeros((n1 + n2, 3), np.float32)
+    clips = [
+        {"id": "a", "source": "bandai", "group": "a", "split": "train", "start": 0, "length": n1, "fps": 30.0,
+         "labels": {"action": "walk"}, "texts": ["A person walks."], "has_music": False, "foot": {}},
+        {"id": "b", "source": "bandai", "group": "b", "split": "train", "start": n1, "length": n2, "fps": 30.0,
+         "labels": {"action": "wave-left-hand"}, "texts": ["A person waves the left hand."], "has_music": False, "foot": {}},
+    ]
+    arrays = {"bandai": {"poses": poses, "trans": trans}}
+    return Corpus(tmp_path, clips, arrays, {"seconds": 1.0})
+
+
+def test_windows_shapes_padding_and_keys(tmp_path) -> None:
+    ds = MotionWindows(_corpus(tmp_path), "train", window=120, stride=30, two_d_prob=1.0, seed=0)
+    assert len(ds) == 2 + 1  # clip a: starts 0, 30; clip b: one padded window
+    item = ds[0]
+    assert item["local_rots"].shape == (120, 24, 3, 3) and item["trans"].shape == (120, 3)
+    assert item["has_2d"] and item["obs"]["keypoints"].shape == (120, 17, 3)
+    assert item["music"].shape == (120, 35) and not item["has_music"]
+    assert item["text"] == "A person walks." and item["has_text"]
+    short = ds[2]
+    assert short["mask"].sum() == 40 and not short["mask"][40:].any()
+    assert (short["obs"]["keypoints"][40:] == 0).all()
+
+
+def test_mirror_drops_sided_text_and_swaps_sides(tmp_path) -> None:
+    ds = MotionWindows(_corpus(tmp_path), "train", window=120, two_d_prob=0.0, mirror_prob=1.0, yaw_aug=False, seed=0)
+    item = ds[2]
+    assert item["mirrored"] and item["text"] == ""
+    rest = default_rest_joints()
+    rots = Rotation.from_rotvec(np.random.default_rng(1).normal(0, 0.3, (5 * 24, 3))).as_matrix().reshape(5, 24, 3, 3)
+    trans = np.random.default_rng(2).normal(0, 0.5, (5, 3))
+    sym = rest.copy()
+    sym[[2, 5, 8, 11, 14, 17, 19, 21, 23]] = rest[[1, 4, 7, 10, 13, 16, 18, 20, 22]] * [-1, 1, 1]
+    sym[[0, 3, 6, 9, 12, 15], 0] = 0
+    j = joints_of(rots.astype(np.float32), trans, sym)
+    mr, mt = mirror_motion(rots.astype(np.float32), trans.astype(np.float32), sym)
+    jm = joints_of(mr, mt, sym)
+    perm = [0, 2, 1, 3, 5, 4, 6, 8, 7, 9, 11, 10, 12, 14, 13, 15, 17, 16, 19, 18, 21, 20, 23, 22]
+    np.testing.assert_allclose(jm, j[:, perm] * [-1, 1, 1], atol=1e-4)
+
+
+def test_yaw_rotation_keeps_heights(tmp_path) -> None:
+    rest = default_rest_joints()
+    rots = np.broadcast_to(np.eye(3, dtype=np.float32), (3, 24, 3, 3)).copy()
+    trans = np.array([[1.0, 0.2, 0.0]] * 3, np.float32)
+    r2, t2 = rotate_yaw(rots, trans, rest, np.pi / 2)
+    a, b = joints_of(rots, trans, rest), joints_of(r2, t2, rest)
+    np.testing.assert_allclose(a[..., 1], b[..., 1], atol=1e-5)
+    np.testing.assert_allclose(b[0, 0, 2], -a[0, 0, 0], atol=1e-5)
+
+
+def test_stats_json_keys(tmp_path) -> None:
+    stats = corpus_stats(_corpus(tmp_path))
+    assert set(stats) >= {"total_hours", "sources", "splits"}
+    assert stats["sources"]["bandai"]["clips"] == 2
+    assert stats["total_hours"] == pytest.approx(190 / 30 / 3600, abs=1e-3)
+    assert stats["splits"] == {"train": 2, "val": 0, "test": 0}
+    json.dumps(stats)
+
+
+def test_labels_variety_and_splits() -> None:
+    s = label_sentences("walk", "happy", seed="x", count=6)
+    assert len(s) == 6 and len(set(s)) == 6 and all(t.endswith(".") for t in s)
+    assert label_sentences("walk", "happy", seed="x") == s
+    assert any("waltz" in t for t in dance_sentences("W"))
+    assert deepmimic_action("humanoid3d_walk_to_ready_mirror") == "walk_to_ready"
+    assert deepmimic_action("sie_humanoid3d_run_left03") == "run_left"
+    assert split_of("abc") == split_of("abc") and split_of("abc") in ("train", "val", "test")
+    counts = {k: 0 for k in ("train", "val", "test")}
+    for i in range(2000):
+        counts[split_of(f"clip{i}")] += 1
+    assert 1450 < counts["train"] < 1750 and counts["val"] > 120 and counts["test"] > 120
