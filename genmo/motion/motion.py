@@ -115,8 +115,8 @@ class Motion:
         if fps is None:
             raise ValueError(f"motion file {path} lacks key 'fps'")
         poses = arrays["poses"]
-        if poses.ndim == 2 and poses.shape[1] > 72:  # SMPL-H / SMPL-X: keep the 24 body joints
-            poses = poses[:, :72]
+        if poses.ndim == 2 and poses.shape[1] > 72:  # SMPL-H / SMPL-X: 22 body joints, then face/fingers
+            poses = np.concatenate([poses[:, :66], np.zeros((len(poses), 6), poses.dtype)], axis=1)
         betas = arrays.get("betas", np.zeros(10, np.float32)).reshape(-1)[:10]
         betas = np.pad(betas, (0, 10 - betas.shape[0]))
         optional = {k: arrays[k] for k in ("joints", "contacts", "cam_R", "cam_t") if k in arrays}
