@@ -23,7 +23,7 @@ def stick_grid(rows: list[tuple[str, np.ndarray]], path: str | Path, frames_per_
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=(2.2 * frames_per_row, 2.6 * len(rows)))
+    fig = plt.figure(figsize=(2.0 * frames_per_row, 2.4 * len(rows)))
     for r, (title, joints) in enumerate(rows):
         idx = np.linspace(0, len(joints) - 1, frames_per_row).round().astype(int)
         for c, f in enumerate(idx):
@@ -35,14 +35,16 @@ def stick_grid(rows: list[tuple[str, np.ndarray]], path: str | Path, frames_per_
                     continue
                 col = "tab:blue" if k in _LEFT else "tab:red" if k in _RIGHT else "k"
                 ax.plot([j[k, 2], j[p, 2]], [j[k, 0], j[p, 0]], [j[k, 1], j[p, 1]], color=col, lw=2)
-            g = np.linspace(-1, 1, 5)
+            g = np.linspace(-0.9, 0.9, 7)
             for v in g:
-                ax.plot([centre[2] - 1, centre[2] + 1], [centre[0] + v, centre[0] + v], [0, 0], color="0.8", lw=0.5)
-                ax.plot([centre[2] + v, centre[2] + v], [centre[0] - 1, centre[0] + 1], [0, 0], color="0.8", lw=0.5)
-            ax.set_xlim(centre[2] - 1, centre[2] + 1)
-            ax.set_ylim(centre[0] - 1, centre[0] + 1)
-            ax.set_zlim(0, 2)
-            ax.view_init(elev=10, azim=-60)
+                ax.plot([centre[2] - 0.9, centre[2] + 0.9], [centre[0] + v, centre[0] + v], [0, 0], color="0.8", lw=0.5)
+                ax.plot([centre[2] + v, centre[2] + v], [centre[0] - 0.9, centre[0] + 0.9], [0, 0], color="0.8", lw=0.5)
+            ax.set_xlim(centre[2] - 0.9, centre[2] + 0.9)
+            ax.set_ylim(centre[0] - 0.9, centre[0] + 0.9)
+            ax.set_zlim(0, 1.8)
+            ax.set_box_aspect((1, 1, 1))
+            ax.dist = 6
+            ax.view_init(elev=12, azim=-70)
             ax.set_axis_off()
             ax.set_title(f"{title} f{f}" if c == 0 else f"f{f}", fontsize=7)
     fig.tight_layout()
