@@ -95,13 +95,18 @@ def test_overlay_uses_opencv_extrinsics(renderer: BodyRenderer, body: DefaultBod
 
 def test_ground_and_shadows_render(body: DefaultBody) -> None:
     verts = _standing(body)
-    with BodyRenderer(body.faces, body.num_vertices, W, H, shadows=True) as r:
-        cam = follow_camera_poses(verts.mean(0)[None], 30.0, FollowView(azimuth_deg=30))[0]
-        img = r.render(verts, cam)
-    bottom = img[-20:].reshape(-1, 3).astype(int)
+    cam = follow_camera_poses(verts.mean(0)[None], 30.0, FollowView(azimuth_deg=30))[0]
+    images = {}
+    for shadows in (False, True):
+        with BodyRenderer(body.faces, body.num_vertices, W, H, shadows=shadows) as r:
+            images[shadows] = r.render(verts, cam).astype(int)
+    bottom = images[False][-20:].reshape(-1, 3)
     assert len(np.unique(bottom // 8, axis=0)) >= 2  # checkerboard tiles below the body
-    with pytest.raises(ValueError, match="vertices"):
-        BodyRenderer(body.faces, body.num_vertices, W, H).render(verts[:10], cam)
+    assert (images[False][:10] == np.round(np.array(BACKGROUND) * 255)).all()  # backdrop above the horizon
+    darker = images[True].sum(-1) < images[False].sum(-1) - 40
+    assert darker.sum() > 200 and not darker[: H // 2].any()  # the shadow lies on the ground only
+    with BodyRenderer(body.faces, body.num_vertices, W, H) as r, pytest.raises(ValueError, match="vertices"):
+        r.render(verts[:10], cam)
 
 
 def _tone(path: Path, seconds: float, rate: int = 16000) -> None:

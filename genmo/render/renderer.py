@@ -14,10 +14,13 @@ from scipy import sparse
 from scipy.ndimage import gaussian_filter1d
 
 from genmo.render._gl import GL, pyrender
+from genmo.render.ground import GroundPainter
 
 BODY_COLOR = (0.84, 0.66, 0.45)
-GROUND_COLORS = ((0.78, 0.80, 0.82), (0.62, 0.65, 0.69))
+GROUND_COLORS = ((0.90, 0.91, 0.93), (0.74, 0.76, 0.80))
 BACKGROUND = (0.93, 0.95, 0.97)
+KEY_LIGHT_POSITION = np.array([1.5, 4.0, 3.0])
+SHADOW_STRENGTH = 0.45
 _GL_FROM_CV = np.diag([1.0, -1.0, -1.0, 1.0])
 
 
@@ -77,30 +80,13 @@ def cv_extrinsics_to_gl_pose(cam_R: np.ndarray, cam_t: np.ndarray) -> np.ndarray
     return np.linalg.inv(world_to_cam) @ _GL_FROM_CV
 
 
-def _checkerboard(tiles: int, tile: float) -> pyrender.Mesh:
-    n = tiles
-    ij = np.stack(np.meshgrid(np.arange(n), np.arange(n), indexing="ij"), -1).reshape(-1, 2)
-    corners = np.array([[0, 0], [1, 0], [1, 1], [0, 1]])
-    xz = ((ij[:, None, :] + corners[None]) - n / 2) * tile  # (T, 4, 2)
-    pos = np.zeros((len(ij), 4, 3), dtype=np.float32)
-    pos[..., 0], pos[..., 2] = xz[..., 0], xz[..., 1]
-    base = np.arange(len(ij))[:, None] * 4
-    faces = np.concatenate([base + [0, 2, 1], base + [0, 3, 2]])  # counter-clockwise seen from +Y
-    colors = np.array(GROUND_COLORS, dtype=np.float32)[(ij.sum(1) % 2)]
-    colors = np.repeat(np.concatenate([colors, np.ones((len(ij), 1), np.float32)], 1)[:, None], 4, 1)
-    normals = np.tile(np.array([0.0, 1.0, 0.0], np.float32), (len(ij) * 4, 1))
-    prim = pyrender.Primitive(
-        positions=pos.reshape(-1, 3), normals=normals, color_0=colors.reshape(-1, 4), indices=faces,
-        material=pyrender.MetallicRoughnessMaterial(metallicFactor=0.0, roughnessFactor=1.0),
-    )
-    return pyrender.Mesh([prim])
-
-
 class BodyRenderer:
     """Renders one body mesh (fixed faces, new vertices every frame) on a checkerboard ground.
 
     The scene, GL buffers and camera nodes are built once; each frame only re-uploads the body's
-    vertex buffer and moves the camera and ground nodes. Close it (or use ``with``) to free GL.
+    vertex buffer and moves the camera. pyrender draws the body; the ground (y = 0) and the soft
+    shadow are painted in numpy and composited where the depth buffer is empty (see ground.py).
+    Close it (or use ``with``) to free GL.
     """
 
     def __init__(
@@ -137,12 +123,11 @@ class BodyRenderer:
         self._body_prim = pyrender.Primitive(positions=zeros, normals=normals, indices=faces, material=material)
         self._body_mesh = pyrender.Mesh([self._body_prim])
         self.scene.add(self._body_mesh)
-        self._tile = 0.5
-        self._ground_mesh = _checkerboard(64, self._tile) if ground else None
-        self._ground_node = self.scene.add(self._ground_mesh) if ground else None
-        key = pyrender.DirectionalLight(color=np.ones(3), intensity=3.2)
-        self.scene.add(key, pose=look_at(np.array([1.5, 4.0, 3.0]), np.zeros(3)))
-        # Fill light rides with the camera (no shadow: pyrender only shadows point lights on request).
+        self._ground = GroundPainter(self.width, self.height, GROUND_COLORS, background) if ground else None
+        key_pose = look_at(KEY_LIGHT_POSITION, np.zeros(3))
+        self._light_dir = -key_pose[:3, 2]
+        self.scene.add(pyrender.DirectionalLight(color=np.ones(3), intensity=3.2), pose=key_pose)
+        # Fill light rides with the camera.
         self._fill = self.scene.add(pyrender.PointLight(color=np.ones(3), intensity=14.0))
         self._follow_cam = self.scene.add(
             pyrender.PerspectiveCamera(yfov=np.radians(40.0), aspectRatio=width / height, znear=0.05, zfar=80.0)
@@ -174,7 +159,7 @@ class BodyRenderer:
         normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
         self._body_prim.positions = verts
         self._body_prim.normals = normals
-        self._body_mesh._bounds = None  # pyrender caches mesh bounds; the shadow camera reads them
+        self._body_mesh._bounds = None  # pyrender caches mesh bounds
         if self._body_prim._vaid is None:  # not yet in the GL context: the first render uploads it
             return
         data = np.ascontiguousarray(np.hstack([verts, normals]).ravel())
@@ -182,9 +167,6 @@ class BodyRenderer:
         GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self._body_prim._buffers[0])
         GL.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, data.nbytes, data)
         GL.glBindBuffer(GL.GL_ARRAY_BUFFER, 0)
-
-    def _flags(self) -> int:
-        return pyrender.RenderFlags.SHADOWS_DIRECTIONAL if self.shadows else pyrender.RenderFlags.NONE
 
     def render(self, vertices: np.ndarray, camera_pose: np.ndarray, yfov_deg: float = 40.0) -> np.ndarray:
         """Render one frame (H, W, 3) uint8 from a pyrender camera-to-world pose (4, 4)."""
@@ -195,16 +177,16 @@ class BodyRenderer:
         self.scene.set_pose(self._follow_cam, np.asarray(camera_pose, dtype=np.float64))
         self.scene.main_camera_node = self._follow_cam
         self.scene.set_pose(self._fill, np.asarray(camera_pose, dtype=np.float64))
-        if self._ground_node is not None:
-            self._ground_mesh.is_visible = True
-            snap = 2 * self._tile
-            centre = np.asarray(camera_pose)[[0, 2], 3]
-            pose = np.eye(4)
-            pose[0, 3], pose[2, 3] = np.round(centre / snap) * snap
-            self.scene.set_pose(self._ground_node, pose)
         self.scene.bg_color = np.array([*self._background, 1.0])
-        color, _ = self._renderer.render(self.scene, flags=self._flags())
-        return color
+        color, depth = self._renderer.render(self.scene)
+        if self._ground is None:
+            return color
+        pose = np.asarray(camera_pose, dtype=np.float64)
+        ground = self._ground.paint(pose, np.radians(yfov_deg))
+        if self.shadows:
+            shade = self._ground.shadow(np.asarray(vertices), self._light_dir, pose, np.radians(yfov_deg))
+            ground = (ground * (1.0 - SHADOW_STRENGTH * shade[..., None])).astype(np.uint8)
+        return np.where((depth > 0)[..., None], color, ground)
 
     def render_overlay(
         self,
@@ -235,10 +217,8 @@ class BodyRenderer:
         self.scene.main_camera_node = self._overlay_cam
         self.scene.set_pose(self._fill, self.scene.get_pose(self._overlay_cam))
         self._set_vertices(vertices)
-        if self._ground_mesh is not None:
-            self._ground_mesh.is_visible = False
         self.scene.bg_color = np.array([*self._background, 1.0])
-        color, depth = self._renderer.render(self.scene, flags=self._flags())
+        color, depth = self._renderer.render(self.scene)
         mask = depth > 0  # OSMesa has no alpha channel: coverage comes from the depth buffer
         if image is None:
             return np.concatenate([color, (mask * 255).astype(np.uint8)[..., None]], axis=-1)
