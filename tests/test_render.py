@@ -148,17 +148,30 @@ def test_write_mp4_frame_count_fps_and_audio(tmp_path: Path) -> None:
 
 
 def test_render_motion_writes_video(tmp_path: Path, body: DefaultBody) -> None:
+    from genmo.motion.motion import Motion
+
     n = 8
     poses = np.zeros((n, 72), np.float32)
     poses[:, 3 * joint_index("left_hip")] = np.linspace(-0.4, 0.4, n)
     trans = np.zeros((n, 3), np.float32)
     trans[:, 1] = -float(body.rest_vertices()[:, 1].min()) - float(body.rest_joints()[0, 1])
     trans[:, 2] = np.linspace(0, 0.5, n)
+    cam_R = np.repeat(np.diag([1.0, -1.0, -1.0])[None], n, axis=0)
+    cam_t = np.repeat(-(cam_R[0] @ np.array([0.0, 1.0, 4.0]))[None], n, axis=0)
+    motion = Motion(poses=poses, trans=trans, betas=np.zeros(10), fps=20.0, cam_R=cam_R, cam_t=cam_t)
     out = tmp_path / "motion.mp4"
-    written = render_motion({"poses": poses, "trans": trans, "betas": np.zeros(10), "fps": 20.0}, body, out,
-                            width=W, height=H, shadows=False)
-    assert written == n
+    assert render_motion(motion, body, out, width=W, height=H, shadows=True) == n
     reader = imageio.get_reader(out)
     assert reader.count_frames() == n and reader.get_meta_data()["fps"] == pytest.approx(20.0)
     frame = reader.get_data(n // 2)
     assert _body_mask(frame)[H // 3 : 2 * H // 3, W // 2 - 8 : W // 2 + 8].mean() > 0.4
+
+    video = [np.full((H, W, 3), 30, np.uint8)] * n
+    out = tmp_path / "overlay.mp4"
+    assert render_motion(motion, body, out, width=W, height=H, camera="motion", focal=300.0, background=video) == n
+    frame = imageio.get_reader(out).get_data(0)
+    assert np.abs(frame[:10, :10].astype(int) - 30).max() < 6  # the video frame shows around the body
+    body_px = np.abs(frame.astype(int) - 30).sum(-1) > 60
+    assert body_px.sum() > 1500 and body_px[:, W // 4 : 3 * W // 4].sum() > 0.95 * body_px.sum()
+    with pytest.raises(ValueError, match="focal"):
+        render_motion(motion, body, out, camera="motion")
