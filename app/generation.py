@@ -1,0 +1,227 @@
+"""Running a timeline from the studio: validate, sample, save, render, export; timings and plots.
+
+The studio calls ``Generator.run(spec_dict, settings, progress, cancel)``; everything here deals in
+paths, dicts and numpy arrays (the pipeline owns the tensors).
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genmo.paths import default_checkpoint
+from genmo.spec import TimelineSpec, load_spec
+
+ProgressFn = Callable[[float, str], None]
+MASK_COLORS = {"text": (99, 102, 241), "music": (219, 39, 119), "kp2d": (5, 150, 105), "bbox": (16, 185, 129),
+               "cam_angvel": (217, 119, 6), "keyframe": (2, 132, 199)}
+
+
+class GenerationCancelled(Exception):
+    """The user pressed Cancel."""
+
+
+@dataclass
+class RunSettings:
+    """One sampling setting of a comparison (steps, guidance, seed) and whether conditions are dropped."""
+
+    steps: int
+    guidance: float
+    seed: int
+    drop_conditions: bool = False
+
+    @property
+    def label(self) -> str:
+        text = f"{self.steps} step{'s' if self.steps != 1 else ''} · guidance {self.guidance:g} · seed {self.seed}"
+        return text + (" · no conditions" if self.drop_conditions else "")
+
+
+@dataclass
+class RunOutput:
+    """What one generation wrote, with its settings and timings (seconds)."""
+
+    settings: RunSettings
+    video: Path
+    motion: Path
+    glb: Path | None = None
+    overlay: Path | None = None
+    masks_png: Path | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def caption(self) -> str:
+        parts = [f"{k.removesuffix('_s')} {v:.1f}s" for k, v in self.timings.items()]
+        return f"{self.settings.label} — " + ", ".join(parts)
+
+
+class Generator:
+    """Owns the pipeline (loaded once, lazily) and writes each run into its own folder."""
+
+    def __init__(self, out_dir: Path, checkpoint: Path | None = None, pipeline: Any = None) -> None:
+        self.out_dir = Path(out_dir)
+        self.checkpoint = Path(checkpoint) if checkpoint is not None else default_checkpoint()
+        self._pipe = pipeline
+        self._lock = threading.Lock()
+        self.model_note = ""
+
+    def pipeline(self) -> Any:
+        """The checkpoint's pipeline, or the tiny untrained one when no checkpoint is shipped."""
+        with self._lock:
+            if self._pipe is None:
+                from genmo.pipeline import GenmoPipeline
+
+                if (self.checkpoint / "config.json").is_file():
+                    self._pipe = GenmoPipeline.from_pretrained(self.checkpoint)
+                    self.model_note = f"model: {self.checkpoint.name}"
+                else:
+                    self._pipe = GenmoPipeline.tiny_random()
+                    self.model_note = "no checkpoint found: using the tiny untrained model (motion is noise)"
+            return self._pipe
+
+    def run(self, spec_dict: dict[str, Any], settings: RunSettings, progress: ProgressFn | None = None,
+            cancel: threading.Event | None = None, render: bool = True, export_glb: bool = True) -> RunOutput:
+        """Validate ``spec_dict``, sample it with ``settings`` and write npz, mp4 (and glb, overlay, mask plot)."""
+        spec = validated_spec(spec_dict, settings)
+        pipe = self.pipeline()
+        folder = self.out_dir / f"run-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        folder.mkdir(parents=True, exist_ok=True)
+        report = progress or (lambda fraction, text: None)
+
+        def on_stage(stage: str, done: int, total: int) -> None:
+            if cancel is not None and cancel.is_set():
+                raise GenerationCancelled("generation cancelled")
+            base, span = {"conditions": (0.0, 0.1), "video": (0.0, 0.3), "sampling": (0.3, 0.5)}.get(stage, (0.0, 0.8))
+            report(base + span * done / max(total, 1), f"{stage} {done}/{total}")
+
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        result = pipe(spec, steps=settings.steps, guidance=settings.guidance, seed=settings.seed, progress=on_stage)
+        timings.update(result.timings)
+        timings["generate_s"] = time.perf_counter() - t0
+        motion_path = result.motion.save(folder / "motion.npz")
+        out = RunOutput(settings, folder / "render.mp4", motion_path, timings=timings, notes=list(result.notes))
+        if render:
+            _check(cancel)
+            report(0.82, "rendering")
+            t1 = time.perf_counter()
+            from genmo.pipeline import render_result
+
+            render_result(result, out.video)
+            timings["render_s"] = time.perf_counter() - t1
+            videos = spec.tracks_of("video")
+            if videos and result.motion.cam_R is not None and result.focal is not None:
+                _check(cancel)
+                report(0.9, "rendering the overlay")
+                out.overlay = render_overlay(result.motion, videos[0], result.focal, folder / "overlay.mp4")
+        if export_glb:
+            _check(cancel)
+            report(0.95, "exporting GLB")
+            out.glb = _export_glb(result.motion, folder / "motion.glb")
+        out.masks_png = plot_condition_masks(result.condition_masks, result.text_windows, spec, folder / "masks.png")
+        report(1.0, "done")
+        return out
+
+
+def _check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise GenerationCancelled("generation cancelled")
+
+
+def validated_spec(spec_dict: dict[str, Any], settings: RunSettings) -> TimelineSpec:
+    """The editor's spec with the panel's sampler settings, validated (media files must exist)."""
+    data = copy.deepcopy(spec_dict)
+    data["sampler"] = {"steps": int(settings.steps), "guidance": float(settings.guidance), "seed": int(settings.seed)}
+    if settings.drop_conditions:
+        data["tracks"] = [t for t in data.get("tracks", []) if isinstance(t, dict) and t.get("kind") == "keyframe"]
+    return load_spec(data, check_files=True)
+
+
+def _export_glb(motion: Any, path: Path) -> Path | None:
+    try:
+        from genmo.export.glb import motion_to_glb
+    except ImportError:
+        return None
+    return motion_to_glb(motion, path)
+
+
+def render_overlay(motion: Any, track: Any, focal: float, path: Path) -> Path:
+    """The estimated body drawn over the video clip's own frames (the clip's window of the motion)."""
+    import cv2
+
+    from genmo.motion.motion import Motion
+    from genmo.render import render_motion
+
+    fps = motion.fps
+    start, end = int(round(track.start * fps)), min(int(round(track.end * fps)), motion.num_frames)
+    cap = cv2.VideoCapture(str(track.path))
+    width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    scale = min(1.0, 640 / max(width, height, 1))
+    out_w, out_h = (int(round(width * scale)) // 2) * 2, (int(round(height * scale)) // 2) * 2
+
+    def frames():
+        try:
+            for i in range(end - start):
+                cap.set(cv2.CAP_PROP_POS_MSEC, (track.offset + i / fps) * 1000.0)
+                ok, frame = cap.read()
+                if not ok:
+                    return
+                yield cv2.resize(frame, (out_w, out_h))[..., ::-1].copy()
+        finally:
+            cap.release()
+
+    sl = slice(start, end)
+    clip = Motion(poses=motion.poses[sl], trans=motion.trans[sl], betas=motion.betas, fps=fps,
+                  cam_R=motion.cam_R[sl], cam_t=motion.cam_t[sl])
+    render_motion(clip, None, path, width=out_w, height=out_h, camera="motion", focal=focal * scale, background=frames())
+    return path
+
+
+def plot_condition_masks(masks: dict[str, np.ndarray], text_windows: np.ndarray, spec: TimelineSpec,
+                         path: Path, width: int = 900) -> Path:
+    """A small chart: one row per text window and per frame-aligned condition, filled where present."""
+    from PIL import Image, ImageDraw
+
+    rows: list[tuple[str, np.ndarray, tuple[int, int, int]]] = []
+    texts = spec.tracks_of("text")
+    windows = np.asarray(text_windows, bool)
+    for k, window in enumerate(windows[None] if windows.ndim == 1 else windows):
+        label = texts[k].text if k < len(texts) else f"text {k + 1}"
+        rows.append((f"text: {label[:28]}", window, MASK_COLORS["text"]))
+    for key, mask in masks.items():
+        mask = np.asarray(mask).reshape(len(mask), -1).any(axis=1) if np.ndim(mask) > 1 else np.asarray(mask, bool)
+        rows.append((key, mask, MASK_COLORS.get(key, (100, 116, 139))))
+    frames = max((len(m) for _, m, _ in rows), default=max(1, spec.num_frames))
+    keys = [int(round(t.time * 30)) for t in spec.tracks_of("keyframe")]
+    label_w, row_h, pad = 190, 18, 8
+    height = pad * 2 + (len(rows) + 1) * row_h + 16
+    img = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    plot_w = width - label_w - pad
+    for r, (label, mask, color) in enumerate(rows):
+        y = pad + r * row_h
+        draw.text((pad, y + 3), label, fill=(55, 65, 81))
+        draw.rectangle([label_w, y + 3, label_w + plot_w, y + row_h - 3], fill=(241, 245, 249))
+        on = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+        for a, b in zip(on[::2], on[1::2]):
+            draw.rectangle([label_w + a * plot_w / frames, y + 3, label_w + b * plot_w / frames, y + row_h - 3], fill=color)
+    y = pad + len(rows) * row_h
+    draw.text((pad, y + 3), "keyframes", fill=(55, 65, 81))
+    for f in keys:
+        x = label_w + f * plot_w / frames
+        draw.polygon([(x, y + 3), (x + 5, y + 9), (x, y + 15), (x - 5, y + 9)], fill=MASK_COLORS["keyframe"])
+    y += row_h
+    for s in range(int(spec.duration) + 1):
+        x = label_w + s * 30 * plot_w / frames
+        draw.line([(x, y), (x, y + 4)], fill=(148, 163, 184))
+        draw.text((x + 2, y + 3), f"{s}s", fill=(100, 116, 139))
+    img.save(path)
+    return path

@@ -1,0 +1,305 @@
+"""GENMO Studio: the Gradio Blocks app (timeline, generation panel, viewers, comparison, projects).
+
+    demo = build_studio()
+    demo.queue(default_concurrency_limit=1).launch(**launch_kwargs())
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import secrets
+import tempfile
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from app.examples import EXAMPLES, EXAMPLES_DIR, load_example
+from app.generation import GenerationCancelled, Generator, RunOutput, RunSettings
+from app.media import MAX_UPLOAD_TEXT, MediaError, PathGuard
+from app.project import load_project, save_project
+from app.timeline import describe, empty_spec, fit_to_duration, guarded, one_line, timeline_editor
+from genmo.spec import ALLOWED_FPS, GUIDANCE_RANGE, MAX_DURATION_S, MAX_SEED, MIN_DURATION_S, STEPS_RANGE
+
+log = logging.getLogger("genmo.studio")
+MAX_SAMPLES = 3
+COMPARE_MODES = {
+    "steps": "DDIM steps 1 / 5 / 50",
+    "seeds": "three seeds",
+    "conditions": "with / without conditions",
+}
+START_EXAMPLE = "two_prompts"
+
+PAGE_CSS = """
+#studio-header h1 { font-size: 1.6rem; margin: 0; }
+#studio-header p { margin: 2px 0 0; color: var(--body-text-color-subdued); }
+.genmo-msg { padding: 8px 12px; border-radius: 8px; font-size: 14px; }
+.genmo-msg.ok { background: #ecfdf5; color: #065f46; border: 1px solid #a7f3d0; }
+.genmo-msg.info { background: #eef2ff; color: #3730a3; border: 1px solid #c7d2fe; }
+.genmo-msg.error { background: #fef2f2; color: #b91c1c; border: 1px solid #fecaca; }
+#timeline-status .genmo-msg { padding: 4px 10px; font-size: 13px; }
+.example-row button { font-size: 13px; }
+.genmo-compare { width: 100%; border-collapse: collapse; font-size: 13px; }
+.genmo-compare td, .genmo-compare th { padding: 4px 8px; border-bottom: 1px solid var(--border-color-primary); text-align: left; }
+"""
+
+
+def _gpu(fn):
+    """spaces.GPU when running on Hugging Face ZeroGPU, else the function itself."""
+    try:
+        import spaces
+    except ImportError:
+        return fn
+    return spaces.GPU(duration=120)(fn)
+
+
+def message(kind: str, text: str) -> str:
+    """A coloured one-line message box; the text is escaped."""
+    return f'<div class="genmo-msg {kind}" role="{"alert" if kind == "error" else "status"}">{html.escape(text)}</div>'
+
+
+def launch_kwargs(work_dir: Path | None = None) -> dict[str, Any]:
+    """Arguments for ``demo.launch`` (Gradio 6 takes theme and css here)."""
+    allowed = [str(EXAMPLES_DIR)] + ([str(work_dir)] if work_dir else [])
+    return {"theme": gr.themes.Soft(primary_hue="indigo", neutral_hue="slate"), "css": PAGE_CSS,
+            "max_file_size": MAX_UPLOAD_TEXT, "allowed_paths": allowed}
+
+
+def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir: Path | None = None) -> gr.Blocks:
+    """The studio Blocks; ``pipeline`` overrides the checkpoint (tests pass the tiny random one)."""
+    work = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="genmo-studio-"))
+    work.mkdir(parents=True, exist_ok=True)
+    guard = PathGuard([Path(gr.utils.get_upload_folder()), EXAMPLES_DIR, work])
+    generator = Generator(work / "runs", checkpoint=checkpoint, pipeline=pipeline)
+    cancel_flags: dict[str, threading.Event] = {}
+    start = load_example(START_EXAMPLE)
+
+    def flag(request: gr.Request | None) -> threading.Event:
+        key = getattr(request, "session_hash", None) or "default"
+        return cancel_flags.setdefault(key, threading.Event())
+
+    with gr.Blocks(title="GENMO Studio") as demo:
+        gr.HTML(
+            "<div id='studio-header'><h1>GENMO Studio</h1><p>One diffusion model for human motion: estimate it from "
+            "video and 2D keypoints, generate it from text, music and keyframes, all on one timeline.</p></div>"
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=560):
+                timeline = timeline_editor(start, guard)
+                tl_status = gr.HTML(message("ok", describe(start, guard)[1]), elem_id="timeline-status")
+                gr.Markdown("**Examples** (one click loads the timeline):")
+                with gr.Row(elem_classes="example-row"):
+                    example_buttons = {name: gr.Button(title, size="sm", variant="secondary",
+                                                       elem_id=f"example-{name}") for name, (title, _) in EXAMPLES.items()}
+                with gr.Accordion("Project: save or load the timeline with its media", open=False):
+                    with gr.Row():
+                        project_in = gr.File(label="Load a project (.zip) or timeline (.json)",
+                                             file_types=[".zip", ".json"], elem_id="project-in")
+                        with gr.Column():
+                            save_btn = gr.Button("Save project (.zip)", elem_id="save-project")
+                            project_out = gr.File(label="Project file", interactive=False)
+            with gr.Column(scale=1, min_width=300):
+                gr.Markdown("### Generate")
+                duration = gr.Slider(MIN_DURATION_S, MAX_DURATION_S, value=start["duration"], step=0.5,
+                                     label="Duration (s)", elem_id="duration")
+                fps = gr.Dropdown(list(ALLOWED_FPS), value=start["fps"], label="Output fps (the model runs at 30)",
+                                  elem_id="fps")
+                steps = gr.Slider(*STEPS_RANGE, value=start["sampler"]["steps"], step=1, label="DDIM steps",
+                                  elem_id="steps")
+                guidance = gr.Slider(*GUIDANCE_RANGE, value=start["sampler"]["guidance"], step=0.1,
+                                     label="Guidance (classifier-free)", elem_id="guidance")
+                with gr.Row():
+                    seed = gr.Number(value=start["sampler"]["seed"], precision=0, minimum=0, maximum=MAX_SEED,
+                                     label="Seed", elem_id="seed", scale=2)
+                    random_seed = gr.Checkbox(False, label="Random", elem_id="random-seed", scale=1)
+                samples = gr.Slider(1, MAX_SAMPLES, value=1, step=1, label="Samples", elem_id="samples")
+                researcher = gr.Checkbox(False, label="Researcher mode (condition masks, text windows)",
+                                         elem_id="researcher")
+                with gr.Row():
+                    generate_btn = gr.Button("Generate", variant="primary", elem_id="generate", scale=2)
+                    cancel_btn = gr.Button("Cancel", variant="stop", elem_id="cancel", scale=1)
+                gen_msg = gr.HTML(message("info", "Edit the timeline, then Generate."), elem_id="gen-message")
+        with gr.Tabs():
+            with gr.Tab("Result", id="result"):
+                with gr.Row():
+                    video = gr.Video(label="Render", autoplay=True, loop=True, elem_id="result-video",
+                                     interactive=False)
+                    overlay = gr.Video(label="Estimated body over the video clip", visible=False, autoplay=True,
+                                       loop=True, elem_id="overlay-video", interactive=False)
+                with gr.Row():
+                    extra_videos = [gr.Video(label=f"Sample {i + 2}", visible=False, autoplay=True, loop=True,
+                                             interactive=False, elem_id=f"sample-{i + 2}") for i in range(MAX_SAMPLES - 1)]
+                masks = gr.Image(label="Condition masks and text windows", visible=False, type="filepath",
+                                 interactive=False, elem_id="masks")
+                with gr.Row():
+                    viewer = gr.Model3D(label="3D viewer (animated GLB)", elem_id="viewer", height=420)
+                    downloads = gr.File(label="Downloads: motion npz, GLB, mp4", file_count="multiple",
+                                        interactive=False, elem_id="downloads")
+            with gr.Tab("Compare settings", id="compare"):
+                with gr.Row():
+                    compare_mode = gr.Radio(list(COMPARE_MODES.values()), value=COMPARE_MODES["steps"],
+                                            label="Generate the same timeline with", elem_id="compare-mode")
+                    compare_btn = gr.Button("Compare", variant="primary", elem_id="compare")
+                with gr.Row():
+                    compare_videos = [gr.Video(label=f"Setting {i + 1}", autoplay=True, loop=True, interactive=False,
+                                               elem_id=f"compare-{i + 1}") for i in range(3)]
+                compare_table = gr.HTML(elem_id="compare-table")
+
+        # -- timeline ---------------------------------------------------------------------------
+        def on_timeline(spec: dict) -> str:
+            ok, text = describe(spec, guard)
+            return message("ok" if ok else "error", text)
+
+        timeline.change(on_timeline, timeline, tl_status, show_progress="hidden", concurrency_limit=None,
+                        trigger_mode="always_last")
+
+        def on_settings(spec: dict, dur: float, rate: int) -> dict:
+            return fit_to_duration(spec, float(dur), int(rate))
+
+        duration.release(on_settings, [timeline, duration, fps], timeline, show_progress="hidden",
+                         concurrency_limit=None)
+        fps.input(on_settings, [timeline, duration, fps], timeline, show_progress="hidden", concurrency_limit=None)
+
+        loaded_outputs = [timeline, duration, fps, steps, guidance, seed, gen_msg]
+
+        def loaded(spec: dict, note: str) -> tuple:
+            s = spec["sampler"]
+            return spec, spec["duration"], spec["fps"], s["steps"], s["guidance"], s["seed"], message("info", note)
+
+        for name, button in example_buttons.items():
+            def load(name: str = name) -> tuple:
+                title, blurb = EXAMPLES[name]
+                return loaded(load_example(name), f"Loaded example “{title}”: {blurb}.")
+
+            button.click(load, None, loaded_outputs, show_progress="hidden", concurrency_limit=None)
+
+        # -- projects ---------------------------------------------------------------------------
+        def on_project(file: str | None) -> tuple:
+            if not file:
+                return (gr.skip(),) * 6 + (message("info", "No project loaded."),)
+            dest = work / "projects" / uuid.uuid4().hex[:8]
+            try:
+                spec = load_project(file, dest)
+                guard.add(dest)
+                guarded(spec, guard)
+            except (ValueError, OSError) as err:
+                return (gr.skip(),) * 6 + (message("error", f"Could not load the project: {one_line(err)}"),)
+            return loaded(spec, f"Loaded {Path(file).name}.")
+
+        project_in.upload(on_project, project_in, loaded_outputs, concurrency_limit=None)
+
+        def on_save(spec: dict) -> tuple:
+            try:
+                ok, text = describe(spec, guard)
+                if not ok:
+                    raise ValueError(text)
+                folder = work / "saved" / uuid.uuid4().hex[:8]
+                folder.mkdir(parents=True)
+                path = save_project(guarded(spec, guard), folder / "genmo-project.zip")
+            except (ValueError, OSError) as err:
+                return gr.skip(), message("error", f"Could not save: {one_line(err)}")
+            return str(path), message("ok", "Project saved: timeline.json plus its media in one zip.")
+
+        save_btn.click(on_save, timeline, [project_out, gen_msg], concurrency_limit=None)
+
+        # -- generation -------------------------------------------------------------------------
+        def run_one(spec: dict, settings: RunSettings, cancel: threading.Event, progress: gr.Progress,
+                    lo: float, hi: float, researcher_mode: bool) -> RunOutput:
+            def report(fraction: float, text: str) -> None:
+                progress(lo + (hi - lo) * fraction, desc=text)
+
+            return generator.run(guarded(spec, guard), settings, report, cancel, export_glb=True)
+
+        @_gpu
+        def generate(spec: dict, n_steps: float, weight: float, seed_value: float | None, randomise: bool,
+                     n_samples: float, researcher_mode: bool, request: gr.Request,
+                     progress: gr.Progress = gr.Progress()) -> tuple:
+            cancel = flag(request)
+            cancel.clear()
+            base_seed = secrets.randbelow(MAX_SEED) if randomise or seed_value is None else int(seed_value)
+            n = max(1, min(MAX_SAMPLES, int(n_samples)))
+            try:
+                outs = []
+                for i in range(n):
+                    settings = RunSettings(int(n_steps), float(weight), (base_seed + i) % (MAX_SEED + 1))
+                    outs.append(run_one(spec, settings, cancel, progress, i / n, (i + 1) / n, researcher_mode))
+            except Exception as err:  # shown in the page, never as a traceback
+                return (gr.skip(),) * 7 + (_error_message(err), gr.skip())
+            first = outs[0]
+            notes = [generator.model_note] + first.notes if generator.model_note else first.notes
+            timing = f"Done in {sum(o.timings.get('generate_s', 0) + o.timings.get('render_s', 0) for o in outs):.1f} s"
+            text = "; ".join([timing + f" ({first.caption})", *notes])
+            files = [str(first.motion), str(first.video)] + ([str(first.glb)] if first.glb else [])
+            extra = [gr.update(value=str(o.video), visible=True, label=f"Sample {i + 2}: {o.settings.label}")
+                     for i, o in enumerate(outs[1:])]
+            extra += [gr.update(value=None, visible=False)] * (MAX_SAMPLES - 1 - len(extra))
+            return (gr.update(value=str(first.video), label=f"Render: {first.settings.label}"),
+                    gr.update(value=str(first.overlay) if first.overlay else None, visible=first.overlay is not None),
+                    *extra,
+                    gr.update(value=str(first.masks_png) if first.masks_png else None, visible=bool(researcher_mode)),
+                    str(first.glb) if first.glb else None,
+                    files,
+                    message("ok", text),
+                    base_seed)
+
+        gen_event = generate_btn.click(
+            generate, [timeline, steps, guidance, seed, random_seed, samples, researcher],
+            [video, overlay, *extra_videos, masks, viewer, downloads, gen_msg, seed], concurrency_limit=1,
+            concurrency_id="gpu")
+
+        @_gpu
+        def compare(spec: dict, mode: str, n_steps: float, weight: float, seed_value: float | None,
+                    request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple:
+            cancel = flag(request)
+            cancel.clear()
+            base = int(seed_value or 0)
+            if mode == COMPARE_MODES["seeds"]:
+                runs = [RunSettings(int(n_steps), float(weight), base + i) for i in range(3)]
+            elif mode == COMPARE_MODES["conditions"]:
+                runs = [RunSettings(int(n_steps), float(weight), base),
+                        RunSettings(int(n_steps), float(weight), base, drop_conditions=True)]
+            else:
+                runs = [RunSettings(s, float(weight), base) for s in (1, 5, 50)]
+            try:
+                outs = [generator.run(guarded(spec, guard), r, _slice(progress, i / len(runs), (i + 1) / len(runs)),
+                                      cancel, export_glb=False) for i, r in enumerate(runs)]
+            except Exception as err:
+                return (gr.skip(),) * 3 + (_error_message(err),)
+            vids = [gr.update(value=str(o.video), label=f"{o.settings.label}", visible=True) for o in outs]
+            vids += [gr.update(value=None, visible=False)] * (3 - len(vids))
+            rows = "".join(
+                f"<tr><td>{html.escape(o.settings.label)}</td>"
+                f"<td>{o.timings.get('sampling_s', 0):.2f}</td><td>{o.timings.get('generate_s', 0):.2f}</td>"
+                f"<td>{o.timings.get('render_s', 0):.2f}</td></tr>" for o in outs)
+            table = ("<table class='genmo-compare'><tr><th>setting</th><th>sampling s</th><th>generate s</th>"
+                     f"<th>render s</th></tr>{rows}</table>")
+            return (*vids, table)
+
+        cmp_event = compare_btn.click(compare, [timeline, compare_mode, steps, guidance, seed],
+                                      [*compare_videos, compare_table], concurrency_limit=1, concurrency_id="gpu")
+
+        def cancel(request: gr.Request) -> str:
+            flag(request).set()
+            return message("info", "Cancelled; the timeline is unchanged.")
+
+        cancel_btn.click(cancel, None, gen_msg, cancels=[gen_event, cmp_event], concurrency_limit=None, queue=False)
+    return demo
+
+
+def _slice(progress: gr.Progress, lo: float, hi: float):
+    def report(fraction: float, text: str) -> None:
+        progress(lo + (hi - lo) * fraction, desc=text)
+
+    return report
+
+
+def _error_message(err: Exception) -> str:
+    if isinstance(err, GenerationCancelled):
+        return message("info", "Generation cancelled; the timeline is unchanged.")
+    if isinstance(err, (ValueError, FileNotFoundError, MediaError)):
+        return message("error", f"Cannot generate: {one_line(err)}")
+    log.exception("generation failed")
+    return message("error", f"Generation failed ({type(err).__name__}: {one_line(err)}); the timeline is unchanged.")

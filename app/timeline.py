@@ -1,0 +1,106 @@
+"""The timeline editor widget (a Gradio 6 ``gr.HTML`` with its own JS and CSS) and its state helpers.
+
+The widget's value is the timeline spec dict (DESIGN.md, version 1). The browser edits it and
+fires ``change``; Python sets it to load examples and projects. Media summaries (waveforms,
+beats, thumbnails) come from the ``inspect_media`` server function, restricted by a PathGuard.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from app.media import MediaError, PathGuard, inspect_media
+from genmo.spec import SpecError, load_spec
+
+STATIC = Path(__file__).resolve().parent / "static"
+TEMPLATE = '<div class="gtl" tabindex="0"></div>'
+KIND_NAMES = {"text": "text", "music": "music", "video": "video", "keypoints2d": "2D keypoint", "keyframe": "keyframe"}
+
+
+def empty_spec(duration: float = 8.0, fps: int = 30) -> dict[str, Any]:
+    """A timeline with no tracks."""
+    return {"version": 1, "fps": fps, "duration": duration, "sampler": {"steps": 5, "guidance": 2.5, "seed": 0},
+            "tracks": []}
+
+
+def timeline_editor(value: dict[str, Any], guard: PathGuard) -> gr.HTML:
+    """The editor component; ``guard`` limits which server files it may inspect."""
+
+    def inspect_media_fn(payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            if not isinstance(payload, dict):
+                raise MediaError("bad request")
+            kind = str(payload.get("kind", ""))
+            path = guard.check(str(payload.get("path", "")))
+            return {"ok": True, "info": inspect_media(path, kind)}
+        except (ValueError, OSError) as err:
+            return {"ok": False, "error": one_line(err)}
+
+    inspect_media_fn.__name__ = "inspect_media"
+    return gr.HTML(
+        value=value,
+        html_template=TEMPLATE,
+        css_template=(STATIC / "timeline.css").read_text(encoding="utf-8"),
+        js_on_load=(STATIC / "timeline.js").read_text(encoding="utf-8"),
+        apply_default_css=False,
+        server_functions=[inspect_media_fn],
+        elem_id="timeline",
+    )
+
+
+def one_line(err: BaseException) -> str:
+    """The first line of an error message (its type name when empty)."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def fit_to_duration(spec: dict[str, Any], duration: float, fps: int | None = None) -> dict[str, Any]:
+    """A copy with a new duration (and fps): clips past the end are trimmed, those starting after it dropped."""
+    out = copy.deepcopy(spec) if isinstance(spec, dict) else empty_spec()
+    out["duration"] = float(duration)
+    if fps is not None:
+        out["fps"] = int(fps)
+    kept = []
+    for track in out.get("tracks", []):
+        if not isinstance(track, dict):
+            continue
+        if track.get("kind") == "keyframe":
+            if float(track.get("time", 0.0)) <= duration:
+                kept.append(track)
+            continue
+        start, end = float(track.get("start", 0.0)), float(track.get("end", 0.0))
+        if start < duration - 0.05:
+            track["end"] = min(end, float(duration))
+            kept.append(track)
+    out["tracks"] = kept
+    return out
+
+
+def guarded(spec: dict[str, Any], guard: PathGuard) -> dict[str, Any]:
+    """A copy whose media paths are checked by ``guard`` (MediaError names the clip)."""
+    out = copy.deepcopy(spec)
+    for i, track in enumerate(out.get("tracks", []) if isinstance(out, dict) else []):
+        if isinstance(track, dict) and track.get("path"):
+            try:
+                track["path"] = str(guard.check(str(track["path"])))
+            except MediaError as err:
+                raise MediaError(f"tracks[{i}] ({track.get('kind')}): {err}") from None
+    return out
+
+
+def describe(spec: dict[str, Any], guard: PathGuard) -> tuple[bool, str]:
+    """(ok, one-line summary or the first problem) of the editor's timeline."""
+    try:
+        parsed = load_spec(guarded(spec, guard), check_files=True)
+    except (SpecError, MediaError) as err:
+        return False, one_line(err)
+    counts = Counter(t.kind for t in parsed.tracks)
+    if not counts:
+        return True, f"{parsed.duration:g} s, empty: Generate makes unconditional motion"
+    parts = [f"{n} {KIND_NAMES[k]} clip{'s' if n != 1 else ''}" for k, n in counts.items()]
+    return True, f"{parsed.duration:g} s at {parsed.fps} fps: " + ", ".join(parts)
