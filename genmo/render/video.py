@@ -20,7 +20,8 @@ def write_mp4(
     """Encode frames (each (H, W, 3) uint8, all the same size) to ``path``; return the frame count.
 
     audio_path: muxed as AAC, starting ``audio_offset`` seconds into the audio file; padded with
-    silence or cut so the video keeps its own length.
+    silence or cut so the video keeps its own length (``-max_interleave_delta 0`` stops
+    ``-shortest`` from overshooting by ~0.1 s of padded audio).
     """
     import imageio_ffmpeg
 
@@ -43,7 +44,7 @@ def write_mp4(
     ]
     if audio_path is not None:
         cmd += ["-ss", f"{audio_offset}", "-i", str(audio_path), "-map", "0:v", "-map", "1:a",
-                "-c:a", "aac", "-b:a", "160k", "-af", "apad", "-shortest"]
+                "-c:a", "aac", "-b:a", "160k", "-af", "apad", "-shortest", "-max_interleave_delta", "0"]
     cmd += [
         "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf),
         "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path),
