@@ -129,12 +129,16 @@ def condition_arrays(obs: VideoObservation) -> dict[str, np.ndarray]:
     """The per-frame model inputs of an observation: normalised keypoints (T, 17, 3), bbox
     feature (T, 3), cam_angvel (T, 6), box bbx_xys (T, 3) and the per-frame mask (T,)."""
     bbx = bbox_xys_from_keypoints(obs.keypoints, min_conf=VISIBLE_CONF)
+    usable = obs.person_found & (bbx[..., 2] > 1.0)  # frames without a real box carry no 2D evidence
+    bbx = np.where(usable[:, None], bbx, np.array([obs.image_size[0] / 2, obs.image_size[1] / 2, 1.0]))
+    kp2d = normalize_kp2d(obs.keypoints, bbx)
+    kp2d[~usable] = 0.0
     return {
-        "kp2d": normalize_kp2d(obs.keypoints, bbx),
-        "bbx_xys": bbx,
-        "bbox_feature": bbox_feature(bbx, obs.focal, obs.image_size),
+        "kp2d": kp2d,
+        "bbx_xys": bbx.astype(np.float32),
+        "bbox_feature": np.where(usable[:, None], bbox_feature(bbx, obs.focal, obs.image_size), 0.0).astype(np.float32),
         "cam_angvel": obs.cam_angvel.astype(np.float32),
-        "mask": obs.person_found.copy(),
+        "mask": usable,
     }
 
 
