@@ -73,3 +73,18 @@ def test_cli_generate_writes_motion_and_reports_bad_input(tmp_path, monkeypatch,
     assert main(["generate", str(spec), "--out", str(tmp_path / "m2.npz")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "dance" in err[0]
+
+
+def test_exported_half_precision_checkpoint_loads(tmp_path):
+    from genmo.model.checkpoint import CONFIG_FILE, EMA_FILE, NORMALIZER_FILE, export_checkpoint, save_weights
+
+    tiny = GenmoPipeline.tiny_random()
+    run = tmp_path / "run"
+    run.mkdir()
+    tiny.config.save(run / CONFIG_FILE)
+    save_weights(tiny.model, run / EMA_FILE)
+    tiny.normalizer.save(run / NORMALIZER_FILE)
+    loaded = GenmoPipeline.from_pretrained(export_checkpoint(run, tmp_path / "ship"))
+    for name, param in tiny.model.state_dict().items():
+        assert (loaded.model.state_dict()[name] - param).abs().max() < 1e-2 * (1 + param.abs().max())
+    assert loaded.model.state_dict()[name].dtype == torch.float32

@@ -50,3 +50,19 @@ def load_denoiser(folder: str | Path, ema: bool = True, device: str | torch.devi
     load_weights(model, weights)
     normalizer = Normalizer.load(folder / NORMALIZER_FILE)
     return model.to(device).eval(), cfg, normalizer
+
+
+def export_checkpoint(run_dir: str | Path, out_dir: str | Path, half: bool = True) -> Path:
+    """Copy a training run's EMA weights (float16 when `half`), config and normaliser into a shippable folder."""
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    source = run_dir / EMA_FILE if (run_dir / EMA_FILE).is_file() else run_dir / MODEL_FILE
+    if not source.is_file() or not (run_dir / CONFIG_FILE).is_file():
+        raise ValueError(f"{run_dir}: not a training run folder (needs {CONFIG_FILE} and weights)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tensors = load_file(str(source))
+    if half:
+        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+    save_file(tensors, str(out_dir / MODEL_FILE))
+    for name in (CONFIG_FILE, NORMALIZER_FILE):
+        (out_dir / name).write_bytes((run_dir / name).read_bytes())
+    return out_dir
