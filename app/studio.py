@@ -153,15 +153,16 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
             ok, text = describe(spec, guard)
             return message("ok" if ok else "error", text)
 
-        timeline.change(on_timeline, timeline, tl_status, show_progress="hidden", concurrency_limit=None,
+        timeline.change(on_timeline, timeline, tl_status, show_progress="hidden", concurrency_limit=None, api_name="check",
                         trigger_mode="always_last")
 
         def on_settings(spec: dict, dur: float, rate: int) -> dict:
             return fit_to_duration(spec, float(dur), int(rate))
 
         duration.release(on_settings, [timeline, duration, fps], timeline, show_progress="hidden",
-                         concurrency_limit=None)
-        fps.input(on_settings, [timeline, duration, fps], timeline, show_progress="hidden", concurrency_limit=None)
+                         concurrency_limit=None, api_name="set_duration")
+        fps.input(on_settings, [timeline, duration, fps], timeline, show_progress="hidden", concurrency_limit=None,
+                  api_visibility="private")
 
         loaded_outputs = [timeline, duration, fps, steps, guidance, seed, gen_msg]
 
@@ -174,7 +175,8 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 title, blurb = EXAMPLES[name]
                 return loaded(load_example(name), f"Loaded example “{title}”: {blurb}.")
 
-            button.click(load, None, loaded_outputs, show_progress="hidden", concurrency_limit=None)
+            button.click(load, None, loaded_outputs, show_progress="hidden", concurrency_limit=None,
+                         api_name=f"example_{name}")
 
         # -- projects ---------------------------------------------------------------------------
         def on_project(file: str | None) -> tuple:
@@ -189,7 +191,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 return (gr.skip(),) * 6 + (message("error", f"Could not load the project: {one_line(err)}"),)
             return loaded(spec, f"Loaded {Path(file).name}.")
 
-        project_in.upload(on_project, project_in, loaded_outputs, concurrency_limit=None)
+        project_in.upload(on_project, project_in, loaded_outputs, concurrency_limit=None, api_name="load_project")
 
         def on_save(spec: dict) -> tuple:
             try:
@@ -203,7 +205,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 return gr.skip(), message("error", f"Could not save: {one_line(err)}")
             return str(path), message("ok", "Project saved: timeline.json plus its media in one zip.")
 
-        save_btn.click(on_save, timeline, [project_out, gen_msg], concurrency_limit=None)
+        save_btn.click(on_save, timeline, [project_out, gen_msg], concurrency_limit=None, api_name="save_project")
 
         # -- generation -------------------------------------------------------------------------
         def run_one(spec: dict, settings: RunSettings, cancel: threading.Event, progress: gr.Progress,

@@ -1,0 +1,115 @@
+"""The studio's callbacks through gradio_client against a launched app (tiny random pipeline, no browser)."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
+pytestmark = pytest.mark.slow  # launches a server (about 10 s) and renders videos
+gr = pytest.importorskip("gradio")
+gradio_client = pytest.importorskip("gradio_client")
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    from app.studio import build_studio, launch_kwargs
+    from genmo.pipeline import GenmoPipeline
+
+    work = tmp_path_factory.mktemp("studio")
+    demo = build_studio(pipeline=GenmoPipeline.tiny_random(), work_dir=work)
+    demo.queue(default_concurrency_limit=1)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True,
+                            **launch_kwargs(work))
+    client = gradio_client.Client(url, verbose=False)
+    yield client, work
+    client.close()
+    demo.close()
+
+
+def _value(output):
+    """A component update's value (gradio_client returns gr.update dicts as they are)."""
+    return output.get("value") if isinstance(output, dict) and output.get("__type__") == "update" else output
+
+
+def _load(client, name: str) -> dict:
+    spec, *_rest = client.predict(api_name=f"/example_{name}")
+    return spec
+
+
+def test_text_example_generates_an_mp4_and_an_npz(studio):
+    client, _ = studio
+    spec = _load(client, "text_only")
+    assert spec["tracks"][0]["kind"] == "text"
+    outputs = client.predict(spec, 5, 2.5, 3, False, 1, True, api_name="/generate")
+    video, overlay, _s2, _s3, masks, glb, files, msg, seed = (_value(o) for o in outputs)
+    mp4 = Path(video)
+    assert mp4.suffix == ".mp4" and mp4.stat().st_size > 1000
+    npz = next(Path(f) for f in files if str(f).endswith(".npz"))
+    with np.load(npz, allow_pickle=False) as data:
+        assert data["poses"].shape == (int(spec["duration"] * 30), 72)
+    assert glb and Path(glb).suffix == ".glb"
+    assert masks and Path(masks).suffix == ".png"
+    assert "Done in" in msg and seed == 3
+
+
+def test_bad_timeline_shows_an_error_and_no_traceback(studio):
+    client, _ = studio
+    spec = _load(client, "text_only")
+    spec["tracks"].append({"kind": "music", "start": 1.0, "end": 2.0, "path": "/etc/passwd.wav", "offset": 0.0})
+    *_, msg, _seed = client.predict(spec, 5, 2.5, 0, False, 1, False, api_name="/generate")
+    assert "genmo-msg error" in msg and "tracks[1] (music)" in msg and "Traceback" not in msg
+    spec["tracks"] = [{"kind": "text", "start": 3.0, "end": 1.0, "text": "<script>alert(1)</script>"}]
+    *_, msg, _seed = client.predict(spec, 5, 2.5, 0, False, 1, False, api_name="/generate")
+    assert "end 1 must be greater than start 3" in msg
+
+
+def test_empty_timeline_generates_unconditionally_and_says_so(studio):
+    client, _ = studio
+    spec = {"version": 1, "fps": 30, "duration": 1.0, "sampler": {"steps": 1, "guidance": 0, "seed": 0}, "tracks": []}
+    *_, msg, _seed = client.predict(spec, 1, 0.0, 0, False, 1, False, api_name="/generate")
+    assert "unconditional" in msg
+
+
+def test_status_check_and_duration_fit(studio):
+    client, _ = studio
+    spec = _load(client, "two_prompts")
+    assert "2 text clips" in client.predict(spec, api_name="/check")
+    spec["tracks"][0]["end"] = 99.0
+    assert "outside the timeline" in client.predict(spec, api_name="/check")
+    fitted = client.predict(_load(client, "two_prompts"), 5.0, 30, api_name="/set_duration")
+    assert fitted["duration"] == 5.0 and [t["end"] for t in fitted["tracks"]] == [4.0, 5.0]
+
+
+def test_project_round_trip_bundles_media(studio, tmp_path):
+    from app.examples import load_example
+
+    client, _ = studio
+    spec = load_example("text_then_music")  # gradio_client turns dicts with a "path" key into downloads
+    saved, msg = client.predict(spec, api_name="/save_project")
+    assert "saved" in msg
+    with zipfile.ZipFile(saved) as zf:
+        names = zf.namelist()
+        inner = json.loads(zf.read("timeline.json"))
+    assert "timeline.json" in names and any(n.startswith("media/") and n.endswith(".ogg") for n in names)
+    assert inner["tracks"][1]["path"].startswith("media/")
+    loaded, *_rest, note = client.predict(gradio_client.handle_file(saved), api_name="/load_project")
+    assert len(loaded["tracks"]) == 2 and loaded["tracks"][0]["text"] == "a person bows"
+    unpacked = list(Path(studio[1], "projects").glob("*/media/*.ogg"))
+    assert len(unpacked) == 1 and unpacked[0].stat().st_size > 1000
+    assert "Loaded" in note
+
+
+def test_project_with_parent_paths_is_refused(studio, tmp_path):
+    client, _ = studio
+    bad = tmp_path / "evil.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("timeline.json", "{}")
+        zf.writestr("../escape.wav", b"x")
+    *_rest, note = client.predict(gradio_client.handle_file(str(bad)), api_name="/load_project")
+    assert "refusing member name with &#x27;..&#x27;" in note
