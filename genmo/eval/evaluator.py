@@ -210,8 +210,11 @@ def _training_clips(corpus: Corpus, max_frames: int) -> list[dict]:
 
 
 def train_evaluator(corpus: Corpus, out: str | Path, steps: int = 2500, batch: int = 64, max_frames: int = 196,
-                    seed: int = 0, log=print) -> dict:
-    """Train the evaluator on the corpus's TRAIN split and save it; returns a summary."""
+                    seed: int = 0, min_label_clips: int = MIN_LABEL_CLIPS, log=print) -> dict:
+    """Train the evaluator on the corpus's TRAIN split and save it; returns a summary.
+
+    Action labels with fewer than ``min_label_clips`` training clips are left out of the classifier.
+    """
     t0 = time.time()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -222,7 +225,7 @@ def train_evaluator(corpus: Corpus, out: str | Path, steps: int = 2500, batch: i
     for d in data:
         if d["label"]:
             counts[d["label"]] = counts.get(d["label"], 0) + 1
-    labels = sorted(k for k, v in counts.items() if v >= MIN_LABEL_CLIPS)
+    labels = sorted(k for k, v in counts.items() if v >= min_label_clips)
     stacked = np.concatenate([d["features"] for d in data])
     cfg = EvaluatorConfig(labels=labels, feature_mean=stacked.mean(0).tolist(),
                           feature_std=np.maximum(stacked.std(0), 1e-2).tolist(),
