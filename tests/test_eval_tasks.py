@@ -168,7 +168,7 @@ def test_eval_command_quick_end_to_end(corpus_dir, evaluator_dir, tmp_path, caps
     t2m = result["text_to_motion"]
     assert 0 <= t2m["generated"]["r_precision_top3"] <= 1 and t2m["real"]["fid"] is not None
     assert set(t2m["real"]["action_accuracy_per_label"]) == set(WORDS)
-    assert result["music"]["real"]["bas"] is not None and result["music"]["segments"] == 1
+    assert result["music"]["real"]["bas"] is not None and result["music"]["segments"] == 2
     assert set(result["inbetween"]) >= {"2", "5", "real"}
     assert result["multitext"]["real_p99_accel"] > 0
     text = out.read_text()

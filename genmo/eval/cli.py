@@ -52,11 +52,11 @@ def settings_for(quick: bool) -> dict:
     if not quick:
         return {"estimation": EstimationSettings(), "text": TextSettings(), "music": MusicSettings(),
                 "inbetween": InbetweenSettings(), "multitext": MultiTextSettings()}
-    return {"estimation": EstimationSettings(clips=3, max_frames=90, steps=(1, 5)),
-            "text": TextSettings(clips=32, max_frames=90, steps=5, mm_texts=4, mm_generations=2, diversity_pairs=100),
-            "music": MusicSettings(segment_frames=150, segments_per_clip=1, steps=5),
-            "inbetween": InbetweenSettings(clips=4, frames=90, steps=5),
-            "multitext": MultiTextSettings(timelines=2, window_frames=45, steps=5)}
+    return {"estimation": EstimationSettings(clips=6, max_frames=120, steps=(1, 5)),
+            "text": TextSettings(clips=64, max_frames=120, steps=5, mm_texts=8, mm_generations=2, diversity_pairs=100),
+            "music": MusicSettings(segment_frames=150, segments_per_clip=2, steps=5),
+            "inbetween": InbetweenSettings(clips=8, frames=90, steps=5),
+            "multitext": MultiTextSettings(timelines=4, window_frames=45, steps=5)}
 
 
 def _tasks(text: str) -> list[str]:

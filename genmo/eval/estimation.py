@@ -22,9 +22,9 @@ from genmo.data.corpus import Corpus
 from genmo.data.projection import observe_2d, random_camera
 from genmo.eval import metrics as M
 from genmo.eval.common import (
-    ground_truth,
     body_vertices,
     decode_sample,
+    ground_truth,
     mean_or_none,
     padded_conditions,
     sample,
