@@ -126,18 +126,18 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
             with gr.Tab("Result", id="result"):
                 with gr.Row():
                     video = gr.Video(label="Render", autoplay=True, loop=True, elem_id="result-video",
-                                     interactive=False)
+                                     interactive=False, height=420, scale=3)
                     overlay = gr.Video(label="Estimated body over the video clip", visible=False, autoplay=True,
-                                       loop=True, elem_id="overlay-video", interactive=False)
+                                       loop=True, elem_id="overlay-video", interactive=False, height=420, scale=3)
+                    viewer = gr.Model3D(label="3D viewer (animated GLB)", elem_id="viewer", height=420, scale=2)
                 with gr.Row():
                     extra_videos = [gr.Video(label=f"Sample {i + 2}", visible=False, autoplay=True, loop=True,
-                                             interactive=False, elem_id=f"sample-{i + 2}") for i in range(MAX_SAMPLES - 1)]
+                                             interactive=False, height=320, elem_id=f"sample-{i + 2}")
+                                    for i in range(MAX_SAMPLES - 1)]
                 masks = gr.Image(label="Condition masks and text windows", visible=False, type="filepath",
                                  interactive=False, elem_id="masks")
-                with gr.Row():
-                    viewer = gr.Model3D(label="3D viewer (animated GLB)", elem_id="viewer", height=420)
-                    downloads = gr.File(label="Downloads: motion npz, GLB, mp4", file_count="multiple",
-                                        interactive=False, elem_id="downloads")
+                downloads = gr.File(label="Downloads: motion npz, GLB, mp4", file_count="multiple",
+                                    interactive=False, elem_id="downloads")
             with gr.Tab("Compare settings", id="compare"):
                 with gr.Row():
                     compare_mode = gr.Radio(list(COMPARE_MODES.values()), value=COMPARE_MODES["steps"],
@@ -145,7 +145,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                     compare_btn = gr.Button("Compare", variant="primary", elem_id="compare")
                 with gr.Row():
                     compare_videos = [gr.Video(label=f"Setting {i + 1}", autoplay=True, loop=True, interactive=False,
-                                               elem_id=f"compare-{i + 1}") for i in range(3)]
+                                               height=320, elem_id=f"compare-{i + 1}") for i in range(3)]
                 compare_table = gr.HTML(elem_id="compare-table")
 
         # -- timeline ---------------------------------------------------------------------------

@@ -48,6 +48,7 @@ function fmt(t) { return (Math.round(t * 100) / 100).toFixed(Math.abs(t - Math.r
 function baseName(p) { return String(p || "").split(/[\\/]/).pop(); }
 
 function commit() {
+  root.dataset.spec = JSON.stringify(state);
   props.value = clone(state);
   trigger("change");
 }
@@ -185,6 +186,7 @@ function render() {
   const scroller = root.querySelector(".gtl-scroll");
   const scrollLeft = scroller ? scroller.scrollLeft : 0;
   root.replaceChildren(renderToolbar(), renderGrid(), renderPanel());
+  root.dataset.spec = JSON.stringify(state); // read by tests and tools; an attribute, never markup
   const s2 = root.querySelector(".gtl-scroll");
   if (s2) s2.scrollLeft = scrollLeft;
 }
@@ -225,7 +227,7 @@ function renderToolbar() {
 
 function fit() {
   const scroller = root.querySelector(".gtl-scroll");
-  const width = (scroller ? scroller.clientWidth : root.clientWidth || 800) - 150;
+  const width = (scroller ? scroller.clientWidth : root.clientWidth || 800) - 162;
   pxPerSec = clamp(width / Math.max(state.duration, 0.5), 10, 400);
 }
 
@@ -248,7 +250,7 @@ function renderGrid() {
   const scroller = el("div", "gtl-scroll");
   const width = Math.max(1, state.duration * pxPerSec);
   const grid = el("div", "gtl-grid");
-  grid.style.width = `${width + 140}px`;
+  grid.style.width = `${width + 150}px`;
   // ruler
   const rulerRow = el("div", "gtl-row gtl-ruler-row");
   const corner = el("div", "gtl-label gtl-corner", `0 – ${fmt(state.duration)} s`);
@@ -579,7 +581,9 @@ root.addEventListener("keydown", (e) => {
 });
 watch("value", () => {
   if (drag) return;
+  const oldDuration = state.duration;
   state = normalize(props.value);
+  if (state.duration !== oldDuration) fit();
   if (selected !== null && selected >= state.tracks.length) selected = null;
   render();
 });
