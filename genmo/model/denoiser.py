@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genmo.model.attention import apply_rope, chunked_window_attention, dense_attention, rope_tables
+from genmo.model.attention import (additive_mask, apply_rope_complex, chunked_window_attention, dense_attention,
+                                   rope_rotation)
 from genmo.model.batch import check_conditions
 from genmo.model.config import ModelConfig
 from genmo.model.embedders import ConditionFusion, TimestepEmbedder, mlp, sinusoidal
@@ -51,10 +52,12 @@ class SelfAttentionBlock(nn.Module):
         self.gate = nn.Parameter(torch.zeros(cfg.d_model))
         self.ff = GatedMLP(cfg)
 
-    def forward(self, h: Tensor, rope: tuple[Tensor, Tensor], key_valid: Tensor | None, mode: str) -> Tensor:
+    def forward(self, h: Tensor, rope: Tensor, key_valid: Tensor | None, mode: str) -> Tensor:
+        """h (B, T, D); rope: the complex rotation table (T, head_dim / 2) of `rope_rotation`."""
         b, length, d = h.shape
-        q, k, v = self.qkv(self.norm(h)).view(b, length, 3, self.cfg.n_heads, -1).permute(2, 0, 3, 1, 4)
-        q, k = apply_rope(q, *rope), apply_rope(k, *rope)
+        qkv = self.qkv(self.norm(h)).view(b, length, 3, self.cfg.n_heads, -1).permute(2, 0, 3, 1, 4)
+        q, k = apply_rope_complex(qkv[:2], rope)  # q and k rotated in one pass
+        v = qkv[2]
         p = self.cfg.dropout if self.training else 0.0
         w = self.cfg.window
         if mode == "full" or w >= length:
@@ -90,15 +93,21 @@ class MultiTextBlock(nn.Module):
         if text is None:
             return self.ff(h)
         b, length, d = h.shape
+        n_texts, n_tokens = text.shape[1:3]
         n_heads = self.cfg.n_heads
+        # prompts are folded into the batch so one fused 4-D attention call serves all of them
         q = self.q(self.norm(h)).view(b, 1, length, n_heads, -1).transpose(2, 3)  # (B, 1, H, T, dh)
-        k, v = self.kv(text).view(*text.shape[:3], 2, n_heads, -1).permute(3, 0, 1, 4, 2, 5)  # (B, K, H, L, dh)
-        q = q.expand(-1, text.shape[1], -1, -1, -1)
+        q = q.expand(-1, n_texts, -1, -1, -1).reshape(b * n_texts, n_heads, length, -1)
+        k, v = self.kv(text).view(b * n_texts, n_tokens, 2, n_heads, -1).permute(2, 0, 3, 1, 4)  # (BK, H, L, dh)
         allowed = token_mask | ~token_mask.any(dim=-1, keepdim=True)  # absent texts are zeroed by omega
+        bias = additive_mask(allowed.reshape(b * n_texts, 1, 1, n_tokens), q.dtype)
         p = self.cfg.dropout if self.training else 0.0
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed[:, :, None, None, :], dropout_p=p)
-        out = self.proj(out.transpose(2, 3).reshape(b, -1, length, d))  # (B, K, T, D)
-        injected = (out * omega[..., None].to(out.dtype)).sum(dim=1)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p)
+        out = out.view(b, n_texts, n_heads, length, -1).transpose(2, 3).reshape(b, n_texts, length, d)
+        # sum_k Omega_k * proj(out_k) with the projection applied once to the masked sum (it is affine)
+        weights = omega.to(out.dtype)  # (B, K, T)
+        mixed = torch.einsum("bkt,bktd->btd", weights, out) if n_texts > 1 else out[:, 0] * weights[:, 0, :, None]
+        injected = F.linear(mixed, self.proj.weight) + weights.sum(dim=1)[..., None] * self.proj.bias
         return self.ff(h + self.gate * injected)
 
 
@@ -148,7 +157,7 @@ class GenmoDenoiser(nn.Module):
 
         key_valid = batch["valid"]
         key_valid = None if bool(key_valid.all()) else key_valid
-        rope = rope_tables(length, self.cfg.d_model // self.cfg.n_heads, x_t.device)
+        rope = rope_rotation(length, self.cfg.d_model // self.cfg.n_heads, x_t.device)
         for text_block, attn_block in zip(self.text_blocks, self.attn_blocks):
             h = text_block(h, text, batch["text_token_mask"], omega)
             h = attn_block(h, rope, key_valid, attention)
