@@ -60,11 +60,11 @@ class DDIMSampler:
         self.estimation_input = estimation_input
 
     def _denoise(self, x_t: Tensor, t: int, batch: dict, guidance: float, guided: bool, attention: str) -> Tensor:
+        """x_0 at step t; when guided, ``batch`` is the 2B batch of `guided_batch`."""
         tt = torch.full((x_t.shape[0],), t, dtype=torch.long, device=x_t.device)
         if not guided:
             return self.model(x_t, tt, batch, attention=attention)
-        both = cat_batches(batch, null_guided(batch))
-        out = self.model(torch.cat([x_t, x_t]), torch.cat([tt, tt]), both, attention=attention)
+        out = self.model(torch.cat([x_t, x_t]), torch.cat([tt, tt]), batch, attention=attention)
         cond, uncond = out.chunk(2)
         return uncond + guidance * (cond - uncond)
 
@@ -111,6 +111,7 @@ class DDIMSampler:
             return torch.randn((b, length, dim), generator=gen).to(device)
 
         guided = guidance != 1.0 and has_guided_conditions(batch)
+        model_batch = cat_batches(batch, null_guided(batch)) if guided else batch  # built once, used every step
         x_t = noise() if init == "noise" else torch.zeros(b, length, dim, device=device)
         x0 = x_t
         abar = self.schedule.alphas_cumprod
@@ -118,7 +119,7 @@ class DDIMSampler:
             if keyframes is not None:
                 tt = torch.full((b,), t, dtype=torch.long, device=device)
                 x_t = torch.where(keyframe_mask, self.schedule.q_sample(keyframes, tt, noise()), x_t)
-            x0 = self._denoise(x_t, t, batch, guidance, guided, attention)
+            x0 = self._denoise(x_t, t, model_batch, guidance, guided, attention)
             if i + 1 < len(timesteps):
                 t_next = timesteps[i + 1]
                 a, a_next = float(abar[t]), float(abar[t_next])

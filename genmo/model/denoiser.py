@@ -92,6 +92,17 @@ class MultiTextBlock(nn.Module):
         omega (B, K, T) bool."""
         if text is None:
             return self.ff(h)
+        rows = omega.flatten(1).any(dim=1)  # samples some present text covers
+        if bool(rows.any()) and not bool(rows.all()):  # e.g. the unguided half of a CFG batch: skip it
+            idx = rows.nonzero()[:, 0]
+            part = self._inject(h[idx], text[idx], token_mask[idx], omega[idx])
+            injected = torch.zeros_like(h).index_copy_(0, idx, part)
+        else:
+            injected = self._inject(h, text, token_mask, omega)
+        return self.ff(h + self.gate * injected)
+
+    def _inject(self, h: Tensor, text: Tensor, token_mask: Tensor, omega: Tensor) -> Tensor:
+        """sum_k Omega_k * MaskedMHA(LN(h), text_k): (B, T, D)."""
         b, length, d = h.shape
         n_texts, n_tokens = text.shape[1:3]
         n_heads = self.cfg.n_heads
@@ -107,8 +118,7 @@ class MultiTextBlock(nn.Module):
         # sum_k Omega_k * proj(out_k) with the projection applied once to the masked sum (it is affine)
         weights = omega.to(out.dtype)  # (B, K, T)
         mixed = torch.einsum("bkt,bktd->btd", weights, out) if n_texts > 1 else out[:, 0] * weights[:, 0, :, None]
-        injected = F.linear(mixed, self.proj.weight) + weights.sum(dim=1)[..., None] * self.proj.bias
-        return self.ff(h + self.gate * injected)
+        return F.linear(mixed, self.proj.weight) + weights.sum(dim=1)[..., None] * self.proj.bias
 
 
 class GenmoDenoiser(nn.Module):
