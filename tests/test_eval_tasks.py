@@ -154,7 +154,6 @@ def test_eval_command_fast_tasks_write_json_and_markdown(corpus_dir, tmp_path, c
     assert "| 5 steps |" in out.read_text()
 
 
-@pytest.mark.slow
 def test_eval_command_quick_end_to_end(corpus_dir, evaluator_dir, tmp_path, capsys):
     out = tmp_path / "report.md"
     code = main(["eval", "--data", str(corpus_dir), "--tiny-random", "--quick", "--json", "--out", str(out),
