@@ -1,0 +1,385 @@
+"""`python -m genmo bench [--json] [--quick]`: measure the whole path on this machine.
+
+Every figure is the median of several repeats after a warm-up, taken in one process:
+machine matmul throughput, the denoiser's achieved throughput, text-to-motion generation,
+long-sequence estimation and its scaling, sliding-window versus dense attention, rendering,
+the video front end, and the studio's request-to-GLB and request-to-mp4 paths.
+See docs/performance.md for what each key means and the figures measured here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PROMPT = "a person walks forward and waves"
+MODEL_FPS = 30
+REQUIRED_KEYS = (
+    "matmul_gflops", "denoiser_gflops", "gen_300f_5steps_ms", "est_1800f_1step_ms", "scale_3600_over_1800",
+    "dense_over_window_3600", "render_fps_640x480", "pose_ms_per_frame", "studio_generate_to_3d_ms",
+    "studio_generate_to_video_ms", "peak_rss_mb",
+)
+
+
+@dataclass(frozen=True)
+class BenchSize:
+    """How big each measurement is: the full bench, or the --quick smoke run."""
+
+    matmul: int = 2048
+    gen_frames: int = 300
+    est_frames: int = 1800
+    long_frames: int = 3600
+    render_frames: int = 60
+    render_size: tuple[int, int] = (640, 480)
+    video_seconds: float | None = 4.0
+    repeats: int = 5
+    heavy_repeats: int = 3
+
+
+QUICK = BenchSize(matmul=256, gen_frames=30, est_frames=60, long_frames=120, render_frames=4,
+                  render_size=(160, 120), video_seconds=None, repeats=2, heavy_repeats=1)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("bench", help="measure speed on this machine (generation, estimation, render, studio)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (default: a readable table)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes and the untrained tiny model: a smoke test")
+    p.add_argument("--threads", type=int, help="torch threads (default: os.cpu_count())")
+    p.add_argument("--checkpoint", type=Path, help="checkpoint folder (default: checkpoints/genmo-small, "
+                                                  "else random weights with configs/cpu.json)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if not args.json else (lambda msg: None)
+    report = run_bench(quick=args.quick, threads=args.threads, checkpoint=args.checkpoint, log=log)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for key, value in report.items():
+            print(f"{key:32s} {json.dumps(value)}")
+    return 0
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
+    """Median wall time of ``fn`` over ``repeats`` calls after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(max(1, repeats)):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU model, core count, torch build and threads, load average."""
+    import torch
+
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "python": platform.python_version(),
+    }
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def text_spec(seconds: float, steps: int = 5, guidance: float = 2.5) -> dict[str, Any]:
+    """A one-prompt timeline of ``seconds`` (the studio's request body)."""
+    return {"version": 1, "fps": MODEL_FPS, "duration": seconds,
+            "sampler": {"steps": steps, "guidance": guidance, "seed": 0},
+            "tracks": [{"kind": "text", "start": 0.0, "end": seconds, "text": PROMPT}]}
+
+
+def synthetic_keypoints(path: Path, frames: int, fps: float = MODEL_FPS) -> Path:
+    """A 2D-keypoint npz (COCO-17, 640x480) of a stick figure walking across the image."""
+    base = np.array([[0, -75], [-4, -79], [4, -79], [-9, -77], [9, -77], [-18, -55], [18, -55], [-24, -30],
+                     [24, -30], [-26, -6], [26, -6], [-11, 0], [11, 0], [-12, 35], [12, 35], [-12, 70],
+                     [12, 70]], np.float32)
+    t = np.arange(frames, dtype=np.float32) / fps
+    swing = np.sin(2 * np.pi * t)[:, None]
+    kp = np.repeat(base[None], frames, axis=0)
+    kp[:, 13:, 0] += 10 * swing * np.array([1, -1, 1, -1], np.float32)
+    kp[:, 7:11, 0] -= 8 * swing * np.array([1, -1, 1, -1], np.float32)
+    kp[..., 0] += 320 + 120 * np.sin(2 * np.pi * t / 20)[:, None]
+    kp[..., 1] += 260
+    conf = np.full((frames, 17, 1), 0.9, np.float32)
+    np.savez(path, keypoints=np.concatenate([kp, conf], axis=-1), image_size=np.array([640, 480]),
+             fps=np.float32(fps))
+    return path
+
+
+def load_pipeline(quick: bool, checkpoint: Path | None) -> tuple[Any, str]:
+    """The shipped pipeline, else the CPU config with random weights (or the tiny model for --quick)."""
+    from genmo.pipeline import GenmoPipeline
+
+    if quick:
+        return GenmoPipeline.tiny_random(), "tiny random (quick)"
+    from genmo.paths import default_checkpoint
+
+    folder = Path(checkpoint) if checkpoint is not None else default_checkpoint()
+    if (folder / "config.json").is_file():
+        return GenmoPipeline.from_pretrained(folder, device="cpu"), str(folder)
+    import torch
+
+    from genmo.model.config import GenmoConfig
+    from genmo.model.denoiser import GenmoDenoiser
+    from genmo.motion import Normalizer
+    from genmo.paths import repo_root
+
+    config = GenmoConfig.load(repo_root() / "configs" / "cpu.json")
+    torch.manual_seed(0)
+    model = GenmoDenoiser(config.model)
+    with torch.no_grad():  # non-zero gates so every branch costs what a trained model's does
+        for name, p in model.named_parameters():
+            if name.endswith("gate"):
+                p.normal_(0.0, 0.1)
+    return GenmoPipeline(model, config, Normalizer.identity(), device="cpu"), "random weights (configs/cpu.json)"
+
+
+# -- measurements -------------------------------------------------------------------------------
+
+def bench_matmul(size: int, repeats: int) -> float:
+    """Dense fp32 matmul throughput (GFLOP/s) at size x size."""
+    import torch
+
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    seconds = median_seconds(lambda: a @ b, repeats, warmup=2)
+    return 2 * size**3 / seconds / 1e9
+
+
+def denoiser_batch(pipe: Any, frames: int, guided: bool) -> tuple[dict, Any, Any]:
+    """The model batch of a one-prompt timeline (2B when guided, as the CFG sampler runs it)."""
+    import torch
+
+    from genmo.diffusion.ddim import null_guided
+    from genmo.model.batch import cat_batches
+    from genmo.spec import load_spec
+
+    batch, _, _ = pipe.build_conditions(load_spec(text_spec(frames / MODEL_FPS)))
+    if guided:
+        batch = cat_batches(batch, null_guided(batch))
+    b = batch["valid"].shape[0]
+    x = torch.randn(b, frames, pipe.model.cfg.motion_dim)
+    t = torch.full((b,), 500, dtype=torch.long)
+    return batch, x, t
+
+
+def bench_denoiser(pipe: Any, frames: int, repeats: int) -> dict[str, float]:
+    """FLOPs of one guided denoiser pass (counted by FlopCounterMode) and achieved GFLOP/s."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    batch, x, t = denoiser_batch(pipe, frames, guided=True)
+    with torch.inference_mode():
+        counter = FlopCounterMode(display=False)
+        with counter:
+            pipe.model(x, t, batch)
+        flops = counter.get_total_flops()
+        seconds = median_seconds(lambda: pipe.model(x, t, batch), repeats)
+    return {"denoiser_gflop_per_pass": round(flops / 1e9, 3), "denoiser_pass_ms": round(seconds * 1e3, 1),
+            "denoiser_gflops": flops / seconds / 1e9}
+
+
+def bench_generation(pipe: Any, frames: int, repeats: int) -> tuple[float, dict[str, float]]:
+    """Spec -> Motion (joints decoded) for a text timeline, 5 steps, guidance 2.5; text encoding cached."""
+    from genmo.spec import load_spec
+
+    spec = load_spec(text_spec(frames / MODEL_FPS))
+    results = []
+    seconds = median_seconds(lambda: results.append(pipe(spec, steps=5, guidance=2.5, seed=0)), repeats)
+    parts = {f"gen_{k.removesuffix('_s')}_ms": round(v * 1e3, 1) for k, v in results[-1].timings.items()}
+    return seconds * 1e3, parts
+
+
+def bench_estimation(pipe: Any, frames: int, repeats: int, folder: Path) -> float:
+    """A 2D-keypoint timeline of ``frames`` frames (file -> Motion), 1 DDIM step."""
+    from genmo.pipeline import spec_for_observation
+
+    path = synthetic_keypoints(folder / f"kp{frames}.npz", frames)
+    spec = spec_for_observation("keypoints2d", path)
+    return median_seconds(lambda: pipe(spec, steps=1, guidance=1.0, seed=0), repeats) * 1e3
+
+
+def estimation_batch(pipe: Any, frames: int, folder: Path) -> dict:
+    """The model batch of a 2D-keypoint observation of ``frames`` frames (no spec length limit)."""
+    from genmo.conditioning import ConditionBuilder
+    from genmo.conditions.keypoints2d import load_keypoints2d
+
+    obs = load_keypoints2d(synthetic_keypoints(folder / f"kp{frames}.npz", frames), fps=MODEL_FPS)
+    builder = ConditionBuilder(frames)
+    pipe._add_observation(builder, obs, 0)
+    batch, _ = builder.build()
+    return batch
+
+
+def bench_scaling(pipe: Any, short: int, long: int, repeats: int, folder: Path) -> dict[str, float]:
+    """1-step estimation passes at ``short`` and ``long`` frames; chunked vs dense attention at ``long``."""
+    import torch
+
+    sampler = pipe.sampler
+    times = {}
+    with torch.inference_mode():
+        for frames in (short, long):
+            batch = estimation_batch(pipe, frames, folder)
+            times[frames] = median_seconds(lambda: sampler.estimate(batch, attention="chunked"), repeats)
+        dense = median_seconds(lambda: sampler.estimate(batch, attention="dense_over_window"), repeats)
+        full = median_seconds(lambda: sampler.estimate(batch, attention="full"), max(1, repeats // 2))
+    return {
+        f"est_pass_{short}f_ms": round(times[short] * 1e3, 1),
+        f"est_pass_{long}f_ms": round(times[long] * 1e3, 1),
+        f"dense_pass_{long}f_ms": round(dense * 1e3, 1),
+        "scale_long_over_short": times[long] / times[short],
+        "dense_over_window_long": dense / times[long],
+        "full_over_window_long": full / times[long],
+    }
+
+
+def walking_motion(frames: int) -> dict[str, np.ndarray]:
+    """A simple walk (legs and arms swinging, moving forward) as poses / trans / betas / fps."""
+    t = np.arange(frames) / MODEL_FPS
+    poses = np.zeros((frames, 72), np.float32)
+    swing = 0.5 * np.sin(2 * np.pi * t)
+    poses[:, 3], poses[:, 6] = swing, -swing  # hips about x
+    poses[:, 16 * 3 + 2], poses[:, 17 * 3 + 2] = -1.2, 1.2  # arms down
+    poses[:, 16 * 3], poses[:, 17 * 3] = 0.4 * swing, -0.4 * swing
+    trans = np.zeros((frames, 3), np.float32)
+    trans[:, 2] = 1.2 * t
+    return {"poses": poses, "trans": trans, "betas": np.zeros(10, np.float32), "fps": float(MODEL_FPS)}
+
+
+def bench_render(frames: int, size: tuple[int, int], repeats: int) -> float:
+    """Frames per second of skinning + pyrender (follow camera, ground, shadow) for one body."""
+    from genmo.body import load_body
+    from genmo.render import BodyRenderer, FollowView, follow_camera_poses
+    from genmo.render.motion_video import motion_vertices
+
+    body = load_body()
+    motion = walking_motion(frames)
+    view = FollowView()
+    cams = follow_camera_poses(motion["trans"], MODEL_FPS, view)
+    with BodyRenderer(body.faces, int(body.weights.shape[0]), *size, shadows=True) as renderer:
+        def once() -> None:
+            for verts, cam in zip(motion_vertices(motion, body), cams, strict=True):
+                renderer.render(verts, cam, view.yfov_deg)
+
+        seconds = median_seconds(once, repeats)
+    return frames / seconds
+
+
+def bench_pose(seconds: float | None) -> tuple[float | None, dict[str, Any]]:
+    """Per-frame cost (ms) of the video front end's detector + 2D pose on vtest.avi."""
+    from genmo.paths import data_root
+
+    root = data_root()
+    video = root / "media" / "vtest.avi" if root is not None else None
+    if seconds is None:
+        return None, {"pose_note": "skipped in --quick"}
+    if video is None or not video.is_file():
+        return None, {"pose_note": "shared data (media/vtest.avi) not found"}
+    from genmo.conditions.video import extract_video
+
+    extract_video(video, duration=0.5)  # warm-up: loads the pose model
+    timings: dict[str, float] = {}
+    extract_video(video, duration=seconds, timings=timings)
+    extra = {f"video_{k}_ms_per_frame": round(v, 2) for k, v in timings.items()}
+    return timings["detect"] + timings["pose"], extra
+
+
+def bench_studio(pipe: Any, frames: int, repeats: int, folder: Path, size: tuple[int, int]) -> dict[str, float]:
+    """Request (spec dict) -> motion.npz + animated GLB, and request -> finished mp4 (what the studio runs)."""
+    from genmo.export.glb import motion_to_glb
+    from genmo.pipeline import render_result
+    from genmo.spec import load_spec
+
+    request = text_spec(frames / MODEL_FPS)
+
+    def to_3d() -> None:
+        result = pipe(load_spec(request), steps=5, guidance=2.5, seed=0)
+        result.motion.save(folder / "motion.npz")
+        motion_to_glb(result.motion, folder / "motion.glb")
+
+    def to_video() -> None:
+        result = pipe(load_spec(request), steps=5, guidance=2.5, seed=0)
+        render_result(result, folder / "render.mp4", width=size[0], height=size[1])
+
+    return {"studio_generate_to_3d_ms": median_seconds(to_3d, repeats) * 1e3,
+            "studio_generate_to_video_ms": median_seconds(to_video, repeats) * 1e3}
+
+
+def run_bench(quick: bool = False, threads: int | None = None, checkpoint: Path | None = None,
+              log: Callable[[str], None] = lambda msg: None) -> dict[str, Any]:
+    """Measure everything; returns the report dict (REQUIRED_KEYS plus machine and breakdown keys)."""
+    import torch
+
+    size = QUICK if quick else BenchSize()
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    report: dict[str, Any] = {"machine": machine_info(), "load_average_start": load_average(), "quick": quick}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="genmo-bench-") as tmp:
+        folder = Path(tmp)
+        log("matmul")
+        report["matmul_gflops"] = bench_matmul(size.matmul, size.repeats)
+        pipe, report["model"] = load_pipeline(quick, checkpoint)
+        log("denoiser")
+        dn = bench_denoiser(pipe, size.gen_frames, size.repeats)
+        report["denoiser_gflops"] = dn.pop("denoiser_gflops")
+        report.update(dn)
+        log("generation")
+        report["gen_300f_5steps_ms"], parts = bench_generation(pipe, size.gen_frames, size.repeats)
+        report.update(parts)
+        log("estimation")
+        report["est_1800f_1step_ms"] = bench_estimation(pipe, size.est_frames, size.repeats, folder)
+        log("scaling")
+        scale = bench_scaling(pipe, size.est_frames, size.long_frames, size.heavy_repeats, folder)
+        report["scale_3600_over_1800"] = scale.pop("scale_long_over_short")
+        report["dense_over_window_3600"] = scale.pop("dense_over_window_long")
+        report["full_over_window_3600"] = scale.pop("full_over_window_long")
+        report.update(scale)
+        log("render")
+        report["render_fps_640x480"] = bench_render(size.render_frames, size.render_size, size.heavy_repeats)
+        log("video front end")
+        report["pose_ms_per_frame"], extra = bench_pose(size.video_seconds)
+        report.update(extra)
+        log("studio")
+        report.update(bench_studio(pipe, size.gen_frames, size.heavy_repeats, folder, size.render_size))
+    report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report["bench_wall_s"] = round(time.perf_counter() - started, 1)
+    report["load_average_end"] = load_average()
+    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in report.items()}

@@ -1,0 +1,52 @@
+"""The bench command: one JSON object with every required key, numbers where measured."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from genmo.bench import REQUIRED_KEYS, median_seconds, run, synthetic_keypoints
+from genmo.paths import repo_root
+
+
+@pytest.mark.slow  # about 6 s on an idle 2-core CPU, 15-20 s under load
+def test_bench_quick_json_has_every_key_with_numbers() -> None:
+    proc = subprocess.run([sys.executable, "-m", "genmo", "bench", "--quick", "--json"], cwd=repo_root(),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout)
+    missing = [k for k in REQUIRED_KEYS if k not in report]
+    assert not missing, missing
+    for key in REQUIRED_KEYS:
+        if key == "pose_ms_per_frame":
+            assert report[key] is None or report[key] > 0
+            continue
+        assert isinstance(report[key], (int, float)) and report[key] > 0, (key, report[key])
+    machine = report["machine"]
+    assert machine["cores"] >= 1 and machine["torch_threads"] >= 1 and machine["cpu"]
+    assert report["quick"] is True
+
+
+def test_bench_rejects_bad_threads() -> None:
+    args = argparse.Namespace(threads=0, json=True, quick=True, checkpoint=None)
+    with pytest.raises(ValueError, match="threads"):
+        run(args)
+
+
+def test_median_seconds_runs_warmup_and_repeats() -> None:
+    calls = []
+    assert median_seconds(lambda: calls.append(1), repeats=3, warmup=2) >= 0
+    assert len(calls) == 5
+
+
+def test_synthetic_keypoints_load_as_an_observation(tmp_path) -> None:
+    from genmo.conditions.keypoints2d import load_keypoints2d
+
+    obs = load_keypoints2d(synthetic_keypoints(tmp_path / "kp.npz", 90))
+    assert obs.num_frames == 90 and obs.person_found.all()
+    assert np.ptp(obs.keypoints[:, 0, 0]) > 10  # the figure moves
