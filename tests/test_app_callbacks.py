@@ -113,3 +113,16 @@ def test_project_with_parent_paths_is_refused(studio, tmp_path):
         zf.writestr("../escape.wav", b"x")
     *_rest, note = client.predict(gradio_client.handle_file(str(bad)), api_name="/load_project")
     assert "refusing member name with &#x27;..&#x27;" in note
+
+
+def test_compare_three_step_counts(studio):
+    from app.examples import load_example
+
+    client, _ = studio
+    spec = load_example("text_only")
+    spec["duration"] = 1.0
+    spec["tracks"][0]["end"] = 1.0
+    *videos, table = client.predict(spec, "DDIM steps 1 / 5 / 50", 5, 2.5, 0, api_name="/compare")
+    paths = [Path(_value(v)) for v in videos]
+    assert all(p.suffix == ".mp4" and p.is_file() for p in paths) and len(set(paths)) == 3
+    assert all(f"{n} step" in table for n in (1, 5, 50)) and "sampling s" in table

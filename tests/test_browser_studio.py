@@ -107,8 +107,7 @@ def test_add_drag_resize_and_delete_a_clip(page):
     page.mouse.up()
     video = next(t for t in spec_of(page)["tracks"] if t["kind"] == "video")
     assert (video["start"], video["end"]) == (2.0, 4.5)
-    page.locator(".gtl").focus()
-    page.keyboard.press("Delete")
+    page.keyboard.press("Delete")  # the clicked clip's editor has the focus
     assert [t["kind"] for t in spec_of(page)["tracks"]] == ["text"]
     page.wait_for_function("document.querySelector('#timeline-status').innerText.includes('1 text clip')")
     assert page.errors == []
@@ -189,6 +188,17 @@ def test_example_generates_and_the_video_plays(page):
     DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(DOCS_IMAGES / "studio.png"), full_page=True)
     assert page.errors == []
+
+
+def test_cancel_keeps_the_timeline(page):
+    load_example(page, "two_prompts", 2)
+    before = spec_of(page)
+    page.click("#generate")
+    page.wait_for_timeout(300)
+    page.click("#cancel")
+    page.wait_for_function("document.querySelector('#gen-message').innerText.includes('Cancelled')", timeout=30000)
+    assert spec_of(page) == before
+    assert page.locator(".gtl-clip").count() == 2
 
 
 def test_timeline_screenshot_with_media(page, tmp_path):

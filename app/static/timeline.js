@@ -417,6 +417,7 @@ function startDrag(e, index, node) {
   const orig = clone(t);
   drag = { index, mode, x0: e.clientX, orig, moved: false, node, bounds: neighbours(index) };
   if (selected !== index) { selected = index; panelError = ""; }
+  root.focus({ preventScroll: true }); // so Delete reaches the editor
   node.setPointerCapture(e.pointerId);
   node.addEventListener("pointermove", onDrag);
   node.addEventListener("pointerup", endDrag, { once: true });
