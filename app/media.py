@@ -17,7 +17,6 @@ import numpy as np
 from genmo.spec import LIBRARY_PREFIX, MEDIA_EXTENSIONS
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
-MAX_UPLOAD_TEXT = "200mb"  # gradio's max_file_size
 PEAK_RATE = 20  # waveform peaks per second
 MAX_THUMBS = 48
 THUMB_HEIGHT = 48

@@ -19,7 +19,7 @@ import gradio as gr
 
 from app.examples import EXAMPLES, EXAMPLES_DIR, load_example
 from app.generation import GenerationCancelled, Generator, RunOutput, RunSettings
-from app.media import MAX_UPLOAD_TEXT, MediaError, PathGuard
+from app.media import MAX_UPLOAD_BYTES, MediaError, PathGuard
 from app.project import load_project, save_project
 from app.timeline import describe, empty_spec, fit_to_duration, guarded, one_line, timeline_editor
 from genmo.spec import ALLOWED_FPS, GUIDANCE_RANGE, MAX_DURATION_S, MAX_SEED, MIN_DURATION_S, STEPS_RANGE
@@ -61,15 +61,20 @@ def message(kind: str, text: str) -> str:
     return f'<div class="genmo-msg {kind}" role="{"alert" if kind == "error" else "status"}">{html.escape(text)}</div>'
 
 
-def launch_kwargs(work_dir: Path | None = None) -> dict[str, Any]:
+def launch_kwargs(work_dir: Path | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> dict[str, Any]:
     """Arguments for ``demo.launch`` (Gradio 6 takes theme and css here)."""
     allowed = [str(EXAMPLES_DIR)] + ([str(work_dir)] if work_dir else [])
     return {"theme": gr.themes.Soft(primary_hue="indigo", neutral_hue="slate"), "css": PAGE_CSS,
-            "max_file_size": MAX_UPLOAD_TEXT, "allowed_paths": allowed}
+            "max_file_size": int(max_upload_bytes), "allowed_paths": allowed}
 
 
-def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir: Path | None = None) -> gr.Blocks:
-    """The studio Blocks; ``pipeline`` overrides the checkpoint (tests pass the tiny random one)."""
+def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir: Path | None = None,
+                 max_upload_bytes: int = MAX_UPLOAD_BYTES) -> gr.Blocks:
+    """The studio Blocks; ``pipeline`` overrides the checkpoint (tests pass the tiny random one).
+
+    ``max_upload_bytes`` is checked in the browser before uploading; pass the same value to
+    ``launch_kwargs`` so the server enforces it too.
+    """
     work = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="genmo-studio-"))
     work.mkdir(parents=True, exist_ok=True)
     guard = PathGuard([Path(gr.utils.get_upload_folder()), EXAMPLES_DIR, work])
@@ -88,7 +93,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
         )
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=560):
-                timeline = timeline_editor(start, guard)
+                timeline = timeline_editor(start, guard, max_upload_bytes)
                 tl_status = gr.HTML(message("ok", describe(start, guard)[1]), elem_id="timeline-status")
                 gr.Markdown("**Examples** (one click loads the timeline):")
                 with gr.Row(elem_classes="example-row"):

@@ -14,7 +14,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.media import MediaError, PathGuard, inspect_media
+from app.media import MAX_UPLOAD_BYTES, MediaError, PathGuard, inspect_media
 from genmo.spec import SpecError, load_spec
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -28,7 +28,7 @@ def empty_spec(duration: float = 8.0, fps: int = 30) -> dict[str, Any]:
             "tracks": []}
 
 
-def timeline_editor(value: dict[str, Any], guard: PathGuard) -> gr.HTML:
+def timeline_editor(value: dict[str, Any], guard: PathGuard, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> gr.HTML:
     """The editor component; ``guard`` limits which server files it may inspect."""
 
     def inspect_media_fn(payload: dict[str, Any]) -> dict[str, Any]:
@@ -50,6 +50,7 @@ def timeline_editor(value: dict[str, Any], guard: PathGuard) -> gr.HTML:
         apply_default_css=False,
         server_functions=[inspect_media_fn],
         elem_id="timeline",
+        max_upload_bytes=int(max_upload_bytes),
     )
 
 

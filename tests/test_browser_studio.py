@@ -20,6 +20,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 DOCS_IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
 # Babylon.js (gr.Model3D) reports that WebGPU is missing under --disable-gpu, then uses WebGL.
 HEADLESS_NOISE = ("WebGPU creation/initialization",)
+UPLOAD_LIMIT = 1024 * 1024  # small, so the size check can be tested
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -33,10 +34,10 @@ def url(tmp_path_factory):
     from genmo.pipeline import GenmoPipeline
 
     work = tmp_path_factory.mktemp("studio")
-    demo = build_studio(pipeline=GenmoPipeline.tiny_random(), work_dir=work)
+    demo = build_studio(pipeline=GenmoPipeline.tiny_random(), work_dir=work, max_upload_bytes=UPLOAD_LIMIT)
     demo.queue(default_concurrency_limit=1)
     _, local_url, _ = demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True,
-                                  **launch_kwargs(work))
+                                  **launch_kwargs(work, max_upload_bytes=UPLOAD_LIMIT))
     yield local_url
     demo.close()
 
@@ -169,6 +170,10 @@ def test_bad_upload_shows_an_error(page, tmp_path):
     wrong.write_text("hello")
     page.set_input_files(".gtl-file-input", str(wrong))
     page.wait_for_function("document.querySelector('.gtl-error').innerText.includes('unsupported format .txt')")
+    big = tmp_path / "big.wav"
+    big.write_bytes(b"\0" * (UPLOAD_LIMIT + 1))
+    page.set_input_files(".gtl-file-input", str(big))
+    page.wait_for_function("document.querySelector('.gtl-error').innerText.includes('over the 1 MiB upload limit')")
 
 
 def test_example_generates_and_the_video_plays(page):

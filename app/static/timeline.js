@@ -143,6 +143,12 @@ async function uploadInto(index, file) {
     render();
     return;
   }
+  const limit = Number(props.max_upload_bytes) || 0;
+  if (limit && file.size > limit) {
+    panelError = `${file.name}: ${(file.size / 2 ** 20).toFixed(1)} MiB is over the ${(limit / 2 ** 20).toFixed(0)} MiB upload limit`;
+    render();
+    return;
+  }
   setBusy(`Uploading ${file.name}…`);
   try {
     const { path } = await upload(file);
