@@ -57,7 +57,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("bench", help="measure speed on this machine (generation, estimation, render, studio)")
     p.add_argument("--json", action="store_true", help="print one JSON object (default: a readable table)")
     p.add_argument("--quick", action="store_true", help="tiny sizes and the untrained tiny model: a smoke test")
-    p.add_argument("--threads", type=int, help="torch threads (default: os.cpu_count())")
+    p.add_argument("--threads", type=int, help="torch threads (default: one per core, 1 when the CPU is "
+                                               "already saturated; see genmo.pipeline.default_threads)")
     p.add_argument("--checkpoint", type=Path, help="checkpoint folder (default: checkpoints/genmo-small, "
                                                   "else random weights with configs/cpu.json)")
     p.set_defaults(run=run)
@@ -201,20 +202,35 @@ def denoiser_batch(pipe: Any, frames: int, guided: bool) -> tuple[dict, Any, Any
     return batch, x, t
 
 
-def bench_denoiser(pipe: Any, frames: int, repeats: int) -> dict[str, float]:
-    """FLOPs of one guided denoiser pass (counted by FlopCounterMode) and achieved GFLOP/s."""
+def _attention_flops(query: tuple, key: tuple, value: tuple, *args: Any, **kwargs: Any) -> int:
+    """FLOPs of the fused CPU attention kernel (FlopCounterMode has no formula for it): QK^T and AV."""
+    *batch, q_len, dim = query
+    n = int(np.prod(batch))
+    return 2 * n * q_len * key[-2] * dim + 2 * n * q_len * key[-2] * value[-1]
+
+
+def bench_denoiser(pipe: Any, frames: int, repeats: int) -> dict[str, Any]:
+    """FLOPs of one guided denoiser pass (FlopCounterMode, attention kernel included) and achieved
+    GFLOP/s with the current threads; also the pass time with 1 thread and with one per core."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
     batch, x, t = denoiser_batch(pipe, frames, guided=True)
+    attention_op = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu.default
     with torch.inference_mode():
-        counter = FlopCounterMode(display=False)
+        counter = FlopCounterMode(display=False, custom_mapping={attention_op: _attention_flops})
         with counter:
             pipe.model(x, t, batch)
         flops = counter.get_total_flops()
         seconds = median_seconds(lambda: pipe.model(x, t, batch), repeats)
+        chosen = torch.get_num_threads()
+        by_threads = {}
+        for n in sorted({1, os.cpu_count() or 1}):
+            torch.set_num_threads(n)
+            by_threads[str(n)] = round(median_seconds(lambda: pipe.model(x, t, batch), repeats) * 1e3, 1)
+        torch.set_num_threads(chosen)
     return {"denoiser_gflop_per_pass": round(flops / 1e9, 3), "denoiser_pass_ms": round(seconds * 1e3, 1),
-            "denoiser_gflops": flops / seconds / 1e9}
+            "denoiser_pass_ms_by_threads": by_threads, "denoiser_gflops": flops / seconds / 1e9}
 
 
 def bench_generation(pipe: Any, frames: int, repeats: int) -> tuple[float, dict[str, float]]:
@@ -348,8 +364,10 @@ def run_bench(quick: bool = False, threads: int | None = None, checkpoint: Path 
     """Measure everything; returns the report dict (REQUIRED_KEYS plus machine and breakdown keys)."""
     import torch
 
+    from genmo.pipeline import configure_threads
+
     size = QUICK if quick else BenchSize()
-    torch.set_num_threads(threads or os.cpu_count() or 1)
+    chosen = configure_threads(threads)
     report: dict[str, Any] = {"machine": machine_info(), "load_average_start": load_average(), "quick": quick}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="genmo-bench-") as tmp:
@@ -357,6 +375,7 @@ def run_bench(quick: bool = False, threads: int | None = None, checkpoint: Path 
         log("matmul")
         report["matmul_gflops"] = bench_matmul(size.matmul, size.repeats)
         pipe, report["model"] = load_pipeline(quick, checkpoint)
+        torch.set_num_threads(chosen)  # the pipeline picks threads itself; measure with this choice
         log("denoiser")
         dn = bench_denoiser(pipe, size.gen_frames, size.repeats)
         report["denoiser_gflops"] = dn.pop("denoiser_gflops")

@@ -10,6 +10,7 @@ timeline into a `Motion`:
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,6 +50,27 @@ class GenerationResult:
     focal: float | None = None
 
 
+def default_threads() -> int:
+    """Intra-op threads for sampling: one per core, but 1 when other processes already keep every core
+    busy (1-minute load average >= cores), where extra threads mostly wait for a time slice (a denoiser
+    pass measured 3-10x slower with 2 threads than with 1 on the loaded 2-core CPU, docs/performance.md)."""
+    cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0] >= cores
+    except OSError:
+        busy = False
+    return 1 if busy else cores
+
+
+def configure_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op threads (default: $OMP_NUM_THREADS if set, else `default_threads()`); returns it."""
+    if threads is None:
+        env = os.environ.get("OMP_NUM_THREADS", "")
+        threads = int(env) if env.isdigit() and int(env) > 0 else default_threads()
+    torch.set_num_threads(int(threads))
+    return int(threads)
+
+
 def pick_device(device: str | torch.device | None = None) -> torch.device:
     """The given device, else CUDA when available, else the CPU."""
     if device is not None:
@@ -72,6 +94,8 @@ class GenmoPipeline:
                 f"checkpoint motion_dim {config.model.motion_dim} does not match this code's {MOTION_DIM}"
             )
         self.device = pick_device(device)
+        if self.device.type == "cpu":
+            configure_threads()
         self.model = model.to(self.device).eval()
         self.config = config
         self.normalizer = normalizer
