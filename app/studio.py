@@ -18,10 +18,10 @@ from typing import Any
 import gradio as gr
 
 from app.examples import EXAMPLES, EXAMPLES_DIR, load_example
-from app.generation import GenerationCancelled, Generator, RunOutput, RunSettings
+from app.generation import GenerationCancelled, Generator, RunSettings
 from app.media import MAX_UPLOAD_BYTES, MediaError, PathGuard
 from app.project import load_project, save_project
-from app.timeline import describe, empty_spec, fit_to_duration, guarded, one_line, timeline_editor
+from app.timeline import describe, fit_to_duration, guarded, one_line, timeline_editor
 from genmo.spec import ALLOWED_FPS, GUIDANCE_RANGE, MAX_DURATION_S, MAX_SEED, MIN_DURATION_S, STEPS_RANGE
 
 log = logging.getLogger("genmo.studio")
@@ -213,13 +213,6 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
         save_btn.click(on_save, timeline, [project_out, gen_msg], concurrency_limit=None, api_name="save_project")
 
         # -- generation -------------------------------------------------------------------------
-        def run_one(spec: dict, settings: RunSettings, cancel: threading.Event, progress: gr.Progress,
-                    lo: float, hi: float, researcher_mode: bool) -> RunOutput:
-            def report(fraction: float, text: str) -> None:
-                progress(lo + (hi - lo) * fraction, desc=text)
-
-            return generator.run(guarded(spec, guard), settings, report, cancel, export_glb=True)
-
         @_gpu
         def generate(spec: dict, n_steps: float, weight: float, seed_value: float | None, randomise: bool,
                      n_samples: float, researcher_mode: bool, request: gr.Request,
@@ -232,7 +225,8 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 outs = []
                 for i in range(n):
                     settings = RunSettings(int(n_steps), float(weight), (base_seed + i) % (MAX_SEED + 1))
-                    outs.append(run_one(spec, settings, cancel, progress, i / n, (i + 1) / n, researcher_mode))
+                    outs.append(generator.run(guarded(spec, guard), settings, _slice(progress, i / n, (i + 1) / n),
+                                              cancel))
             except Exception as err:  # shown in the page, never as a traceback
                 return (gr.skip(),) * 7 + (_error_message(err), gr.skip())
             first = outs[0]

@@ -75,6 +75,7 @@ def load_example(page, name: str, clips: int) -> None:
     page.click(f"#example-{name}")
     page.wait_for_function(
         f"JSON.stringify(JSON.parse(document.querySelector('.gtl').dataset.spec).tracks.map(t => t.kind)) === '{kinds}'")
+    page.wait_for_timeout(500)  # let the status round trip and any re-fit of the zoom settle
 
 
 def test_page_loads_without_console_errors(page):
