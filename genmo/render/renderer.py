@@ -184,9 +184,9 @@ class BodyRenderer:
         pose = np.asarray(camera_pose, dtype=np.float64)
         ground = self._ground.paint(pose, np.radians(yfov_deg))
         if self.shadows:
-            shade = self._ground.shadow(np.asarray(vertices), self._light_dir, pose, np.radians(yfov_deg))
-            ground = (ground * (1.0 - SHADOW_STRENGTH * shade[..., None])).astype(np.uint8)
-        return np.where((depth > 0)[..., None], color, ground)
+            self._ground.darken(ground, np.asarray(vertices), self._light_dir, pose, np.radians(yfov_deg), SHADOW_STRENGTH)
+        np.copyto(ground, color, where=(depth > 0)[..., None])
+        return ground
 
     def render_overlay(
         self,
