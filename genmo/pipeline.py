@@ -279,8 +279,11 @@ class GenmoPipeline:
             local_rots, root = slerp_resample(local_rots, root, MODEL_FPS, fps)
             poses = matrix_to_axis_angle(torch.as_tensor(local_rots)).reshape(-1, 72).numpy()
         trans = root - rest[0].numpy()
-        with torch.no_grad():
-            joints = self.body(torch.as_tensor(poses), betas, torch.as_tensor(trans), with_vertices=False).joints
+        if fps == MODEL_FPS:  # decode already ran the body's forward kinematics on these rotations
+            joints = out["joints_world"]
+        else:
+            with torch.no_grad():
+                joints = self.body(torch.as_tensor(poses), betas, torch.as_tensor(trans), with_vertices=False).joints
         contacts = _resample_linear(out["contacts"].numpy(), MODEL_FPS, fps)
         cam = {}
         if has_camera:
