@@ -206,7 +206,10 @@ def _label(index: int, kind: str | None) -> str:
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SpecError(f"{where} must be a number, got {_show(value)}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        raise SpecError(f"{where} must be a finite number, got an integer too large for a float") from None
     if not math.isfinite(value):
         raise SpecError(f"{where} must be finite, got {value}")
     return value
@@ -278,8 +281,12 @@ def _parse_path(value: Any, kind: str, where: str, base_dir: Path | None, check_
                         f"(expected {', '.join(allowed)})")
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
-    if check_files and not path.is_file():
-        raise SpecError(f"{where}: file not found: {value}")
+    try:
+        exists = path.is_file()
+    except (OSError, ValueError) as err:  # e.g. a name too long for the file system
+        raise SpecError(f"{where}: unusable path {_show(value)}: {type(err).__name__}") from None
+    if check_files and not exists:
+        raise SpecError(f"{where}: file not found: {value if len(value) <= 200 else value[:197] + '...'}")
     return path
 
 
@@ -287,7 +294,7 @@ def _parse_track(data: Any, index: int, duration: float, base_dir: Path | None, 
     if not isinstance(data, dict):
         raise SpecError(f"{_label(index, None)} must be an object, got {_show(data)}")
     kind = data.get("kind")
-    if kind not in _TRACK_FIELDS:
+    if not isinstance(kind, str) or kind not in _TRACK_FIELDS:
         raise SpecError(f"{_label(index, None)}: unknown kind {_show(kind)} (expected one of {', '.join(TRACK_KINDS)})")
     where = _label(index, kind)
     required, optional = _TRACK_FIELDS[kind]
@@ -392,6 +399,10 @@ def load_spec(source: str | Path | dict[str, Any], base_dir: str | Path | None =
         raise SpecError(f"{path.name}: not a UTF-8 text file") from None
     except json.JSONDecodeError as err:
         raise SpecError(f"{path.name}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+    except RecursionError:
+        raise SpecError(f"{path.name}: invalid JSON: nested too deeply") from None
+    except ValueError as err:  # e.g. an integer with more digits than int() accepts
+        raise SpecError(f"{path.name}: invalid JSON: {str(err).splitlines()[0]}") from None
     return parse_spec(data, base_dir if base_dir is not None else path.parent, check_files)
 
 
