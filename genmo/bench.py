@@ -374,6 +374,12 @@ def run_bench(quick: bool = False, threads: int | None = None, checkpoint: Path 
         folder = Path(tmp)
         log("matmul")
         report["matmul_gflops"] = bench_matmul(size.matmul, size.repeats)
+        by_threads = {}
+        for n in sorted({1, os.cpu_count() or 1}):
+            torch.set_num_threads(n)
+            by_threads[str(n)] = round(bench_matmul(size.matmul, size.repeats), 1)
+        torch.set_num_threads(chosen)
+        report["matmul_gflops_by_threads"] = by_threads
         pipe, report["model"] = load_pipeline(quick, checkpoint)
         torch.set_num_threads(chosen)  # the pipeline picks threads itself; measure with this choice
         log("denoiser")
