@@ -9,6 +9,8 @@ frame counts for keypoint and keyframe npz files. Bad files raise ``MediaError``
 from __future__ import annotations
 
 import base64
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,16 @@ def check_upload(path: Path, kind: str) -> None:
         raise MediaError(f"{path.name}: the file is empty")
     if size > MAX_UPLOAD_BYTES:
         raise MediaError(f"{path.name}: {size / 2**20:.0f} MiB is over the {MAX_UPLOAD_BYTES / 2**20:.0f} MiB limit")
+    if kind in ("video", "music") and _is_image(path):
+        raise MediaError(f"{path.name}: this is an image file, not {'a video' if kind == 'video' else 'audio'}")
+
+
+def _is_image(path: Path) -> bool:
+    """True when the file starts with a PNG, JPEG, GIF, BMP or WebP signature (whatever its name)."""
+    with path.open("rb") as fh:
+        head = fh.read(12)
+    return (head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM"))
+            or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"))
 
 
 def inspect_media(path: str | Path, kind: str) -> dict[str, Any]:
@@ -82,11 +94,16 @@ def inspect_media(path: str | Path, kind: str) -> dict[str, Any]:
         raise
     except ValueError as err:  # ConditionError and friends: already one line for the user
         raise MediaError(str(err).splitlines()[0]) from None
+    except (EOFError, zipfile.BadZipFile, zlib.error) as err:  # a damaged npz member read after opening
+        raise MediaError(f"{path.name}: damaged file ({type(err).__name__})") from None
 
 
 def _inspect_audio(path: Path) -> dict[str, Any]:
     from genmo.conditions.music import load_audio, music_features_from_array, sample_rate_for
 
+    header_seconds = audio_header_seconds(path)
+    if header_seconds is not None and header_seconds > MAX_MEDIA_SECONDS:
+        raise MediaError(f"{path.name}: {header_seconds:.0f} s is longer than the {MAX_MEDIA_SECONDS:.0f} s limit")
     sr = sample_rate_for(30.0)
     y = load_audio(path, sr)
     seconds = len(y) / sr
@@ -103,8 +120,21 @@ def _inspect_audio(path: Path) -> dict[str, Any]:
             "beats": beats, "tempo": round(float(feats.tempo), 1), "summary": summary}
 
 
+def audio_header_seconds(path: Path) -> float | None:
+    """The duration an audio file's header claims (nothing is decoded), or None when soundfile cannot tell."""
+    import soundfile
+
+    try:
+        info = soundfile.info(str(path))
+    except (RuntimeError, TypeError, ValueError):  # soundfile.LibsndfileError is a RuntimeError
+        return None
+    return info.frames / info.samplerate if info.samplerate > 0 and info.frames > 0 else None
+
+
 def _inspect_video(path: Path) -> dict[str, Any]:
     import cv2
+
+    from genmo.conditions.video import check_frame_size
 
     cap = cv2.VideoCapture(str(path))
     try:
@@ -112,6 +142,7 @@ def _inspect_video(path: Path) -> dict[str, Any]:
             raise MediaError(f"{path.name}: cannot decode this video")
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        check_frame_size(cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT), path.name)
         ok, first = cap.read()
         if not ok or first is None:
             raise MediaError(f"{path.name}: no video frames could be decoded")

@@ -7,6 +7,7 @@ Library poses carry no translation (trans None): the pipeline constrains the pos
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def keyframe_from_motion(path: str | Path, frame: int = 0, time: float = 0.0) ->
         raise ConditionError(f"keyframe file not found: {path}")
     try:
         data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ConditionError(f"{name}: not a readable npz file ({exc})") from None
     with data:
         for key in ("poses", "trans"):

@@ -11,6 +11,7 @@ normalize_kp2d (xy -> 2(xy - c)/b, conf 0 outside the box), bbox_feature ([(cx-i
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -220,7 +221,7 @@ def load_keypoints2d(path: str | Path, fps: float | None = None) -> VideoObserva
         raise ConditionError(f"keypoints file not found: {path}")
     try:
         data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ConditionError(f"{name}: not a readable npz file ({exc})") from None
     with data:
         for key in ("keypoints", "image_size"):

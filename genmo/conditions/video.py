@@ -27,11 +27,19 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", 
 MAX_VIDEO_BYTES = 1024 * 1024 * 1024
 MAX_VIDEO_SECONDS = 300.0
 MAX_SOURCE_FRAMES = 9000
+MAX_FRAME_PIXELS = 4096 * 4096  # larger frames are refused from the header, before any is decoded
 DETECT_EVERY = 10          # HOG runs on every n-th frame (and whenever the track is lost)
 TRACK_GATE = 0.6           # a new box centre may move this many box heights per frame from the track
 BOX_MARGIN = 0.1           # reported boxes = visible keypoint extent grown by this fraction per side
 
 Progress = Callable[[int, int], None]
+
+
+def check_frame_size(width: float, height: float, name: str) -> None:
+    """Raise ConditionError when a frame of width x height (read from a header) is over MAX_FRAME_PIXELS."""
+    if width * height > MAX_FRAME_PIXELS:
+        raise ConditionError(f"{name}: {int(width)}x{int(height)} frames are over the "
+                             f"{MAX_FRAME_PIXELS / 1e6:.1f} megapixel limit")
 
 
 def _open_video(path: Path) -> tuple[float, int, Iterator[np.ndarray]]:
@@ -40,6 +48,11 @@ def _open_video(path: Path) -> tuple[float, int, Iterator[np.ndarray]]:
 
     cap = cv2.VideoCapture(str(path))
     if cap.isOpened():
+        try:
+            check_frame_size(cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT), path.name)
+        except ConditionError:
+            cap.release()
+            raise
         ok, first = cap.read()
         if ok and first is not None:
             fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
@@ -66,6 +79,7 @@ def _open_video(path: Path) -> tuple[float, int, Iterator[np.ndarray]]:
     except Exception as exc:  # ffmpeg reports many error types
         raise ConditionError(f"cannot decode video file {path.name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     width, height = meta["size"]
+    check_frame_size(width, height, path.name)
     fps = float(meta.get("fps") or 30.0)
     total = int(round(float(meta.get("duration") or 0) * fps))
 
@@ -159,7 +173,15 @@ def extract_video(path: str | Path, fps: float = 30.0, offset: float = 0.0, dura
 
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         import cv2
+        from PIL import Image, UnidentifiedImageError
 
+        try:
+            with Image.open(path) as header:  # reads the header only
+                check_frame_size(*header.size, path.name)
+        except Image.DecompressionBombError:
+            raise ConditionError(f"{path.name}: the image is over the {MAX_FRAME_PIXELS / 1e6:.1f} megapixel limit") from None
+        except (UnidentifiedImageError, OSError):
+            raise ConditionError(f"cannot decode image file {path.name}") from None
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
             raise ConditionError(f"cannot decode image file {path.name}")
