@@ -35,6 +35,7 @@ from genmo.spec import MODEL_FPS, TimelineSpec
 
 Progress = Callable[[str, int, int], None]
 KEYFRAME_FIELDS = ("root_tilt", "root_height", "body_pose")
+ESTIMATE_MAX_DURATION_S = 300.0  # the command line estimates whole videos up to this long (the studio: 60 s)
 
 
 @dataclass
@@ -319,7 +320,7 @@ def _slice_observation(obs, start: int, end: int):
 
 def spec_for_observation(kind: str, path: str | Path) -> TimelineSpec:
     """A timeline holding one video or 2D-keypoint clip over its whole duration."""
-    from genmo.spec import MAX_DURATION_S, load_spec
+    from genmo.spec import parse_spec
 
     path = Path(path)
     if not path.is_file():
@@ -331,9 +332,12 @@ def spec_for_observation(kind: str, path: str | Path) -> TimelineSpec:
 
         obs = load_keypoints2d(path)
         duration = obs.num_frames / obs.fps
-    duration = min(duration, MAX_DURATION_S)
-    return load_spec({"version": 1, "fps": MODEL_FPS, "duration": round(duration, 3),
-                      "tracks": [{"kind": kind, "start": 0.0, "end": round(duration, 3), "path": str(path)}]})
+    if duration > ESTIMATE_MAX_DURATION_S:
+        raise UserInputError(f"{path.name}: {duration:.1f} s is longer than the {ESTIMATE_MAX_DURATION_S:g} s limit")
+    duration = round(duration, 3)
+    return parse_spec({"version": 1, "fps": MODEL_FPS, "duration": duration,
+                       "tracks": [{"kind": kind, "start": 0.0, "end": duration, "path": str(path)}]},
+                      max_duration=ESTIMATE_MAX_DURATION_S)
 
 
 def _video_duration(path: Path) -> float:

@@ -352,7 +352,8 @@ def _check_overlaps(tracks: list[Track], fps: int) -> None:
             seen[frame] = i
 
 
-def parse_spec(data: Any, base_dir: str | Path | None = None, check_files: bool = True) -> TimelineSpec:
+def parse_spec(data: Any, base_dir: str | Path | None = None, check_files: bool = True,
+               max_duration: float = MAX_DURATION_S) -> TimelineSpec:
     """Validate a spec dict and return the TimelineSpec; relative paths resolve against base_dir."""
     if not isinstance(data, dict):
         raise SpecError(f"spec must be a JSON object, got {_show(data)}")
@@ -365,8 +366,8 @@ def parse_spec(data: Any, base_dir: str | Path | None = None, check_files: bool 
         raise SpecError(f"fps must be one of {', '.join(map(str, ALLOWED_FPS))}, got {fps} "
                         f"(the model runs at {MODEL_FPS} fps and output is resampled)")
     duration = _number(data["duration"], "duration")
-    if not MIN_DURATION_S <= duration <= MAX_DURATION_S:
-        raise SpecError(f"duration must be in {MIN_DURATION_S:g}..{MAX_DURATION_S:g} seconds, got {duration:g}")
+    if not MIN_DURATION_S <= duration <= max_duration:
+        raise SpecError(f"duration must be in {MIN_DURATION_S:g}..{max_duration:g} seconds, got {duration:g}")
     sampler = _parse_sampler(data.get("sampler", {}))
     raw_tracks = data["tracks"]
     if not isinstance(raw_tracks, list):
