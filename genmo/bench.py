@@ -265,8 +265,28 @@ def estimation_batch(pipe: Any, frames: int, folder: Path) -> dict:
     return batch
 
 
+def bench_attention(pipe: Any, frames: int, repeats: int) -> dict[str, float]:
+    """One self-attention layer at ``frames`` frames (the model's heads and head size, batch 1):
+    the dense L x L window-masked kernel and full attention versus the chunked sliding window."""
+    import torch
+
+    from genmo.model.attention import chunked_window_attention, dense_attention
+
+    cfg = pipe.model.cfg
+    gen = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(1, cfg.n_heads, frames, cfg.d_model // cfg.n_heads, generator=gen) for _ in range(3))
+    with torch.inference_mode():
+        window = median_seconds(lambda: chunked_window_attention(q, k, v, None, cfg.window, cfg.attn_block), repeats)
+        dense = median_seconds(lambda: dense_attention(q, k, v, None, cfg.window), repeats)
+        full = median_seconds(lambda: dense_attention(q, k, v, None, None), repeats)
+    return {"attention_window_ms": round(window * 1e3, 2), "attention_dense_ms": round(dense * 1e3, 2),
+            "attention_full_ms": round(full * 1e3, 2), "dense_over_window": dense / window,
+            "full_over_window": full / window}
+
+
 def bench_scaling(pipe: Any, short: int, long: int, repeats: int, folder: Path) -> dict[str, float]:
-    """1-step estimation passes at ``short`` and ``long`` frames; chunked vs dense attention at ``long``."""
+    """1-step estimation passes at ``short`` and ``long`` frames; whole passes with chunked vs dense
+    attention at ``long``."""
     import torch
 
     sampler = pipe.sampler
@@ -282,8 +302,8 @@ def bench_scaling(pipe: Any, short: int, long: int, repeats: int, folder: Path) 
         f"est_pass_{long}f_ms": round(times[long] * 1e3, 1),
         f"dense_pass_{long}f_ms": round(dense * 1e3, 1),
         "scale_long_over_short": times[long] / times[short],
-        "dense_over_window_long": dense / times[long],
-        "full_over_window_long": full / times[long],
+        "pass_dense_over_window": dense / times[long],
+        "pass_full_over_window": full / times[long],
     }
 
 
@@ -394,8 +414,12 @@ def run_bench(quick: bool = False, threads: int | None = None, checkpoint: Path 
         log("scaling")
         scale = bench_scaling(pipe, size.est_frames, size.long_frames, size.heavy_repeats, folder)
         report["scale_3600_over_1800"] = scale.pop("scale_long_over_short")
-        report["dense_over_window_3600"] = scale.pop("dense_over_window_long")
-        report["full_over_window_3600"] = scale.pop("full_over_window_long")
+        attention = bench_attention(pipe, size.long_frames, size.heavy_repeats)
+        report["dense_over_window_3600"] = attention.pop("dense_over_window")
+        report["full_over_window_3600"] = attention.pop("full_over_window")
+        report.update({f"{k}_3600": v for k, v in attention.items()})
+        report["pass_dense_over_window_3600"] = scale.pop("pass_dense_over_window")
+        report["pass_full_over_window_3600"] = scale.pop("pass_full_over_window")
         report.update(scale)
         log("render")
         report["render_fps_640x480"] = bench_render(size.render_frames, size.render_size, size.heavy_repeats)
