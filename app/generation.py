@@ -7,6 +7,8 @@ paths, dicts and numpy arrays (the pipeline owns the tensors).
 from __future__ import annotations
 
 import copy
+import logging
+import shutil
 import threading
 import time
 import uuid
@@ -20,7 +22,9 @@ import numpy as np
 from genmo.paths import default_checkpoint
 from genmo.spec import TimelineSpec, load_spec
 
+log = logging.getLogger("genmo.studio")
 ProgressFn = Callable[[float, str], None]
+KEEP_RUNS = 12  # run folders kept on disk; older ones are deleted when a new run starts
 MASK_COLORS = {"text": (99, 102, 241), "music": (219, 39, 119), "kp2d": (5, 150, 105), "bbox": (16, 185, 129),
                "cam_angvel": (217, 119, 6), "keyframe": (2, 132, 199)}
 
@@ -49,7 +53,7 @@ class RunOutput:
     """What one generation wrote, with its settings and timings (seconds)."""
 
     settings: RunSettings
-    video: Path
+    video: Path | None
     motion: Path
     glb: Path | None = None
     overlay: Path | None = None
@@ -63,37 +67,71 @@ class RunOutput:
         return f"{self.settings.label} — " + ", ".join(parts)
 
 
-class Generator:
-    """Owns the pipeline (loaded once, lazily) and writes each run into its own folder."""
+def prune_folders(parent: Path, keep: int) -> int:
+    """Delete all but the ``keep`` newest sub-folders of ``parent`` (by modification time); return how many went."""
+    parent.mkdir(parents=True, exist_ok=True)
+    folders = sorted((p for p in parent.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    old = folders[: max(0, len(folders) - max(0, keep))]
+    for folder in old:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(old)
 
-    def __init__(self, out_dir: Path, checkpoint: Path | None = None, pipeline: Any = None) -> None:
+
+class Generator:
+    """Owns the pipeline (loaded once, lazily) and writes each run into its own folder.
+
+    Only the newest ``keep_runs`` run folders stay on disk: older ones are deleted as new runs start.
+    """
+
+    def __init__(self, out_dir: Path, checkpoint: Path | None = None, pipeline: Any = None,
+                 keep_runs: int = KEEP_RUNS) -> None:
         self.out_dir = Path(out_dir)
         self.checkpoint = Path(checkpoint) if checkpoint is not None else default_checkpoint()
         self._pipe = pipeline
         self._lock = threading.Lock()
+        self.keep_runs = max(1, int(keep_runs))
         self.model_note = ""
+        self.fallback = False  # True when the tiny untrained model stands in for a missing or broken checkpoint
 
     def pipeline(self) -> Any:
-        """The checkpoint's pipeline, or the tiny untrained one when no checkpoint is shipped."""
+        """The checkpoint's pipeline, or the tiny untrained one when the checkpoint is missing or cannot be loaded."""
         with self._lock:
             if self._pipe is None:
                 from genmo.pipeline import GenmoPipeline
 
-                if (self.checkpoint / "config.json").is_file():
-                    self._pipe = GenmoPipeline.from_pretrained(self.checkpoint)
-                    self.model_note = f"model: {self.checkpoint.name}"
+                if not (self.checkpoint / "config.json").is_file():
+                    self._use_tiny(f"no checkpoint at {self.checkpoint}")
                 else:
-                    self._pipe = GenmoPipeline.tiny_random()
-                    self.model_note = "no checkpoint found: using the tiny untrained model (motion is noise)"
+                    try:
+                        self._pipe = GenmoPipeline.from_pretrained(self.checkpoint)
+                        self.model_note = f"model: {self.checkpoint.name}"
+                    except Exception as err:  # corrupt weights or config: say so once, keep the studio usable
+                        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                        self._use_tiny(f"the checkpoint {self.checkpoint} could not be loaded ({reason[:200]})")
             return self._pipe
+
+    def _use_tiny(self, reason: str) -> None:
+        from genmo.pipeline import GenmoPipeline
+
+        self._pipe = GenmoPipeline.tiny_random()
+        self.fallback = True
+        self.model_note = f"{reason}: using the tiny untrained model (motion is noise)"
+        log.warning("%s", self.model_note)
+
+    def _new_folder(self) -> Path:
+        """A fresh run folder; the oldest ones beyond ``keep_runs`` are deleted first."""
+        with self._lock:
+            prune_folders(self.out_dir, self.keep_runs - 1)
+            folder = self.out_dir / f"run-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:6]}"
+            folder.mkdir(parents=True)
+        return folder
 
     def run(self, spec_dict: dict[str, Any], settings: RunSettings, progress: ProgressFn | None = None,
             cancel: threading.Event | None = None, render: bool = True, export_glb: bool = True) -> RunOutput:
         """Validate ``spec_dict``, sample it with ``settings`` and write npz, mp4 (and glb, overlay, mask plot)."""
         spec = validated_spec(spec_dict, settings)
         pipe = self.pipeline()
-        folder = self.out_dir / f"run-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = self._new_folder()
         report = progress or (lambda fraction, text: None)
 
         def on_stage(stage: str, done: int, total: int) -> None:
@@ -113,15 +151,24 @@ class Generator:
             _check(cancel)
             report(0.82, "rendering")
             t1 = time.perf_counter()
-            from genmo.pipeline import render_result
+            try:
+                from genmo.pipeline import render_result
 
-            render_result(result, out.video)
-            timings["render_s"] = time.perf_counter() - t1
-            videos = spec.tracks_of("video")
-            if videos and result.motion.cam_R is not None and result.focal is not None:
-                _check(cancel)
-                report(0.9, "rendering the overlay")
-                out.overlay = render_overlay(result.motion, videos[0], result.focal, folder / "overlay.mp4")
+                render_result(result, out.video)
+                timings["render_s"] = time.perf_counter() - t1
+                videos = spec.tracks_of("video")
+                if videos and result.motion.cam_R is not None and result.focal is not None:
+                    _check(cancel)
+                    report(0.9, "rendering the overlay")
+                    out.overlay = render_overlay(result.motion, videos[0], result.focal, folder / "overlay.mp4")
+            except GenerationCancelled:
+                raise
+            except Exception as err:  # no OSMesa / GL context, ffmpeg missing: the 3D viewer still works
+                log.warning("rendering failed: %s: %s", type(err).__name__, err)
+                out.video = None
+                reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                out.notes.append(f"no video: offscreen rendering is unavailable on this server "
+                                 f"({type(err).__name__}: {reason[:160]}); the 3D viewer and downloads still work")
         if export_glb:
             _check(cancel)
             report(0.95, "exporting GLB")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import logging
 import secrets
+import shutil
 import tempfile
 import threading
 import uuid
@@ -18,10 +19,10 @@ from typing import Any
 import gradio as gr
 
 from app.examples import EXAMPLES, EXAMPLES_DIR, load_example
-from app.generation import GenerationCancelled, Generator, RunSettings
+from app.generation import KEEP_RUNS, GenerationCancelled, Generator, RunSettings, prune_folders
 from app.media import MAX_UPLOAD_BYTES, MediaError, PathGuard
 from app.project import load_project, save_project
-from app.timeline import describe, fit_to_duration, guarded, one_line, timeline_editor
+from app.timeline import describe, fit_to_duration, guarded, one_line, timeline_editor, valid_part
 from genmo.spec import ALLOWED_FPS, GUIDANCE_RANGE, MAX_DURATION_S, MAX_SEED, MIN_DURATION_S, STEPS_RANGE
 
 log = logging.getLogger("genmo.studio")
@@ -32,6 +33,7 @@ COMPARE_MODES = {
     "conditions": "with / without conditions",
 }
 START_EXAMPLE = "two_prompts"
+DELETE_CACHE = (600, 3600)  # gradio's cache of served files: every 10 min, delete those older than 1 h
 
 PAGE_CSS = """
 #studio-header h1 { font-size: 1.6rem; margin: 0; }
@@ -69,28 +71,39 @@ def launch_kwargs(work_dir: Path | None = None, max_upload_bytes: int = MAX_UPLO
 
 
 def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir: Path | None = None,
-                 max_upload_bytes: int = MAX_UPLOAD_BYTES) -> gr.Blocks:
+                 max_upload_bytes: int = MAX_UPLOAD_BYTES, keep_runs: int = KEEP_RUNS,
+                 delete_cache: tuple[int, int] | None = DELETE_CACHE) -> gr.Blocks:
     """The studio Blocks; ``pipeline`` overrides the checkpoint (tests pass the tiny random one).
 
     ``max_upload_bytes`` is checked in the browser before uploading; pass the same value to
-    ``launch_kwargs`` so the server enforces it too.
+    ``launch_kwargs`` so the server enforces it too. Generation outputs go to one folder per run
+    under ``work_dir``; only the newest ``keep_runs`` runs (and saved projects) stay on disk, and
+    gradio deletes its cached copies of served files by ``delete_cache`` (frequency, age) seconds.
+    A missing or unloadable checkpoint falls back to the tiny untrained model with a banner.
     """
     work = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="genmo-studio-"))
     work.mkdir(parents=True, exist_ok=True)
     guard = PathGuard([Path(gr.utils.get_upload_folder()), EXAMPLES_DIR, work])
-    generator = Generator(work / "runs", checkpoint=checkpoint, pipeline=pipeline)
+    generator = Generator(work / "runs", checkpoint=checkpoint, pipeline=pipeline, keep_runs=keep_runs)
+    generator.pipeline()  # load now: a broken checkpoint is reported at start-up, not at the first Generate
     cancel_flags: dict[str, threading.Event] = {}
     start = load_example(START_EXAMPLE)
 
-    def flag(request: gr.Request | None) -> threading.Event:
+    def flag(request: gr.Request | None, new: bool = False) -> threading.Event:
+        """The session's cancel flag; ``new`` gives each run its own (a cancelled run that is still
+        winding down keeps its set flag while the next run starts)."""
         key = getattr(request, "session_hash", None) or "default"
-        return cancel_flags.setdefault(key, threading.Event())
+        if new or key not in cancel_flags:
+            cancel_flags[key] = threading.Event()
+        return cancel_flags[key]
 
-    with gr.Blocks(title="GENMO Studio") as demo:
+    with gr.Blocks(title="GENMO Studio", delete_cache=delete_cache) as demo:
         gr.HTML(
             "<div id='studio-header'><h1>GENMO Studio</h1><p>One diffusion model for human motion: estimate it from "
             "video and 2D keypoints, generate it from text, music and keyframes, all on one timeline.</p></div>"
         )
+        if generator.fallback:
+            gr.HTML(message("error", generator.model_note), elem_id="model-banner")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=560):
                 timeline = timeline_editor(start, guard, max_upload_bytes)
@@ -193,21 +206,28 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 guard.add(dest)
                 guarded(spec, guard)
             except (ValueError, OSError) as err:
+                shutil.rmtree(dest, ignore_errors=True)
                 return (gr.skip(),) * 6 + (message("error", f"Could not load the project: {one_line(err)}"),)
             return loaded(spec, f"Loaded {Path(file).name}.")
 
         project_in.upload(on_project, project_in, loaded_outputs, concurrency_limit=None, api_name="load_project")
 
         def on_save(spec: dict) -> tuple:
+            """Save the timeline; an unfinished one is saved without its incomplete clips, with a warning."""
             try:
-                ok, text = describe(spec, guard)
-                if not ok:
-                    raise ValueError(text)
+                ok, _text = describe(spec, guard)
+                valid, problems = (spec, []) if ok else valid_part(spec, guard)
+                prune_folders(work / "saved", keep_runs - 1)
                 folder = work / "saved" / uuid.uuid4().hex[:8]
                 folder.mkdir(parents=True)
-                path = save_project(guarded(spec, guard), folder / "genmo-project.zip")
+                path = save_project(guarded(valid, guard), folder / "genmo-project.zip",
+                                    editor_state=None if ok else spec)
             except (ValueError, OSError) as err:
                 return gr.skip(), message("error", f"Could not save: {one_line(err)}")
+            if problems:
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                return str(path), message("info", f"Saved with a warning: {problems[0]}{more} was left out of "
+                                                  "timeline.json; editor_state.json in the zip keeps the whole timeline.")
             return str(path), message("ok", "Project saved: timeline.json plus its media in one zip.")
 
         save_btn.click(on_save, timeline, [project_out, gen_msg], concurrency_limit=None, api_name="save_project")
@@ -217,8 +237,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
         def generate(spec: dict, n_steps: float, weight: float, seed_value: float | None, randomise: bool,
                      n_samples: float, researcher_mode: bool, request: gr.Request,
                      progress: gr.Progress = gr.Progress()) -> tuple:
-            cancel = flag(request)
-            cancel.clear()
+            cancel = flag(request, new=True)
             base_seed = secrets.randbelow(MAX_SEED) if randomise or seed_value is None else int(seed_value)
             n = max(1, min(MAX_SAMPLES, int(n_samples)))
             try:
@@ -233,11 +252,12 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
             notes = [generator.model_note] + first.notes if generator.model_note else first.notes
             timing = f"Done in {sum(o.timings.get('generate_s', 0) + o.timings.get('render_s', 0) for o in outs):.1f} s"
             text = "; ".join([timing + f" ({first.caption})", *notes])
-            files = [str(first.motion), str(first.video)] + ([str(first.glb)] if first.glb else [])
-            extra = [gr.update(value=str(o.video), visible=True, label=f"Sample {i + 2}: {o.settings.label}")
-                     for i, o in enumerate(outs[1:])]
+            files = [str(p) for p in (first.motion, first.video, first.glb) if p]
+            extra = [gr.update(value=_path(o.video), visible=o.video is not None,
+                               label=f"Sample {i + 2}: {o.settings.label}") for i, o in enumerate(outs[1:])]
             extra += [gr.update(value=None, visible=False)] * (MAX_SAMPLES - 1 - len(extra))
-            return (gr.update(value=str(first.video), label=f"Render: {first.settings.label}"),
+            render_label = f"Render: {first.settings.label}" if first.video else "Render unavailable (see the message)"
+            return (gr.update(value=_path(first.video), label=render_label),
                     gr.update(value=str(first.overlay) if first.overlay else None, visible=first.overlay is not None),
                     *extra,
                     gr.update(value=str(first.masks_png) if first.masks_png else None, visible=bool(researcher_mode)),
@@ -254,8 +274,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
         @_gpu
         def compare(spec: dict, mode: str, n_steps: float, weight: float, seed_value: float | None,
                     request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple:
-            cancel = flag(request)
-            cancel.clear()
+            cancel = flag(request, new=True)
             base = int(seed_value or 0)
             if mode == COMPARE_MODES["seeds"]:
                 runs = [RunSettings(int(n_steps), float(weight), base + i) for i in range(3)]
@@ -269,7 +288,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                                       cancel, export_glb=False) for i, r in enumerate(runs)]
             except Exception as err:
                 return (gr.skip(),) * 3 + (_error_message(err),)
-            vids = [gr.update(value=str(o.video), label=f"{o.settings.label}", visible=True) for o in outs]
+            vids = [gr.update(value=_path(o.video), label=f"{o.settings.label}", visible=True) for o in outs]
             vids += [gr.update(value=None, visible=False)] * (3 - len(vids))
             rows = "".join(
                 f"<tr><td>{html.escape(o.settings.label)}</td>"
@@ -277,6 +296,8 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 f"<td>{o.timings.get('render_s', 0):.2f}</td></tr>" for o in outs)
             table = ("<table class='genmo-compare'><tr><th>setting</th><th>sampling s</th><th>generate s</th>"
                      f"<th>render s</th></tr>{rows}</table>")
+            notes = sorted({n for o in outs for n in o.notes if n.startswith("no video")})
+            table += "".join(message("error", n) for n in notes)
             return (*vids, table)
 
         cmp_event = compare_btn.click(compare, [timeline, compare_mode, steps, guidance, seed],
@@ -288,6 +309,10 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
 
         cancel_btn.click(cancel, None, gen_msg, cancels=[gen_event, cmp_event], concurrency_limit=None, queue=False)
     return demo
+
+
+def _path(path: Path | None) -> str | None:
+    return str(path) if path is not None else None
 
 
 def _slice(progress: gr.Progress, lo: float, hi: float):

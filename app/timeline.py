@@ -8,6 +8,7 @@ beats, thumbnails) come from the ``inspect_media`` server function, restricted b
 from __future__ import annotations
 
 import copy
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,8 @@ def fit_to_duration(spec: dict[str, Any], duration: float, fps: int | None = Non
 
 def guarded(spec: dict[str, Any], guard: PathGuard) -> dict[str, Any]:
     """A copy whose media paths are checked by ``guard`` (MediaError names the clip)."""
+    if not isinstance(spec, dict):  # the browser sends the editor state; a string would name a server file
+        raise MediaError(f"the timeline must be a JSON object, got {type(spec).__name__}")
     out = copy.deepcopy(spec)
     for i, track in enumerate(out.get("tracks", []) if isinstance(out, dict) else []):
         if isinstance(track, dict) and track.get("path"):
@@ -92,6 +95,33 @@ def guarded(spec: dict[str, Any], guard: PathGuard) -> dict[str, Any]:
             except MediaError as err:
                 raise MediaError(f"tracks[{i}] ({track.get('kind')}): {err}") from None
     return out
+
+
+_TRACK_PREFIX = re.compile(r"^tracks\[\d+\]( \(\w+\))?:?\s*")
+
+
+def valid_part(spec: dict[str, Any], guard: PathGuard) -> tuple[dict[str, Any], list[str]]:
+    """The editor spec without the clips that keep it from validating, and one line per clip left out.
+
+    Clips are added in order; one that is invalid on its own, or clashes with those kept, is left
+    out. SpecError / MediaError when even the empty timeline (duration, fps, sampler) is invalid.
+    """
+    base = {k: v for k, v in guarded(spec, guard).items() if k != "tracks"}
+    base["tracks"] = []
+    load_spec(base, check_files=True)
+    kept: list[dict[str, Any]] = []
+    problems: list[str] = []
+    tracks = spec.get("tracks", [])
+    for i, track in enumerate(tracks if isinstance(tracks, list) else []):
+        kind = track.get("kind", "?") if isinstance(track, dict) else "?"
+        try:
+            candidate = guarded({**base, "tracks": [*kept, track]}, guard)
+            load_spec(candidate, check_files=True)
+        except (SpecError, MediaError) as err:
+            problems.append(f"clip #{i + 1} ({kind}): {_TRACK_PREFIX.sub('', one_line(err))}")
+            continue
+        kept.append(track)
+    return {**base, "tracks": kept}, problems
 
 
 def describe(spec: dict[str, Any], guard: PathGuard) -> tuple[bool, str]:
