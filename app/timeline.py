@@ -106,7 +106,9 @@ def valid_part(spec: dict[str, Any], guard: PathGuard) -> tuple[dict[str, Any], 
     Clips are added in order; one that is invalid on its own, or clashes with those kept, is left
     out. SpecError / MediaError when even the empty timeline (duration, fps, sampler) is invalid.
     """
-    base = {k: v for k, v in guarded(spec, guard).items() if k != "tracks"}
+    if not isinstance(spec, dict):
+        raise MediaError(f"the timeline must be a JSON object, got {type(spec).__name__}")
+    base = {k: v for k, v in spec.items() if k != "tracks"}
     base["tracks"] = []
     load_spec(base, check_files=True)
     kept: list[dict[str, Any]] = []
