@@ -47,10 +47,11 @@ class BenchSize:
     video_seconds: float | None = 4.0
     repeats: int = 5
     heavy_repeats: int = 3
+    ratio_repeats: int = 7
 
 
 QUICK = BenchSize(matmul=256, gen_frames=30, est_frames=60, long_frames=120, render_frames=4,
-                  render_size=(160, 120), video_seconds=None, repeats=2, heavy_repeats=1)
+                  render_size=(160, 120), video_seconds=None, repeats=2, heavy_repeats=1, ratio_repeats=2)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -89,6 +90,28 @@ def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> f
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def paired_ratio(numerator: Callable[[], object], denominator: Callable[[], object], repeats: int,
+                 warmup: int = 1) -> tuple[float, float, float]:
+    """Median of time(numerator) / time(denominator) over back-to-back pairs, and each one's median time.
+
+    Pairing keeps a ratio steady when other processes change the machine's load mid-measurement.
+    """
+    for _ in range(warmup):
+        numerator()
+        denominator()
+    tops, bottoms, ratios = [], [], []
+    for _ in range(max(1, repeats)):
+        start = time.perf_counter()
+        numerator()
+        middle = time.perf_counter()
+        denominator()
+        end = time.perf_counter()
+        tops.append(middle - start)
+        bottoms.append(end - middle)
+        ratios.append(tops[-1] / bottoms[-1])
+    return statistics.median(ratios), statistics.median(tops), statistics.median(bottoms)
 
 
 def machine_info() -> dict[str, Any]:
@@ -276,12 +299,14 @@ def bench_attention(pipe: Any, frames: int, repeats: int) -> dict[str, float]:
     gen = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(1, cfg.n_heads, frames, cfg.d_model // cfg.n_heads, generator=gen) for _ in range(3))
     with torch.inference_mode():
-        window = median_seconds(lambda: chunked_window_attention(q, k, v, None, cfg.window, cfg.attn_block), repeats)
-        dense = median_seconds(lambda: dense_attention(q, k, v, None, cfg.window), repeats)
-        full = median_seconds(lambda: dense_attention(q, k, v, None, None), repeats)
-    return {"attention_window_ms": round(window * 1e3, 2), "attention_dense_ms": round(dense * 1e3, 2),
-            "attention_full_ms": round(full * 1e3, 2), "dense_over_window": dense / window,
-            "full_over_window": full / window}
+        def window() -> object:
+            return chunked_window_attention(q, k, v, None, cfg.window, cfg.attn_block)
+
+        dense_ratio, dense, window_s = paired_ratio(lambda: dense_attention(q, k, v, None, cfg.window), window, repeats)
+        full_ratio, full, _ = paired_ratio(lambda: dense_attention(q, k, v, None, None), window, repeats)
+    return {"attention_window_ms": round(window_s * 1e3, 2), "attention_dense_ms": round(dense * 1e3, 2),
+            "attention_full_ms": round(full * 1e3, 2), "dense_over_window": dense_ratio,
+            "full_over_window": full_ratio}
 
 
 def bench_scaling(pipe: Any, short: int, long: int, repeats: int, folder: Path) -> dict[str, float]:
@@ -290,20 +315,21 @@ def bench_scaling(pipe: Any, short: int, long: int, repeats: int, folder: Path) 
     import torch
 
     sampler = pipe.sampler
-    times = {}
     with torch.inference_mode():
-        for frames in (short, long):
-            batch = estimation_batch(pipe, frames, folder)
-            times[frames] = median_seconds(lambda: sampler.estimate(batch, attention="chunked"), repeats)
-        dense = median_seconds(lambda: sampler.estimate(batch, attention="dense_over_window"), repeats)
-        full = median_seconds(lambda: sampler.estimate(batch, attention="full"), max(1, repeats // 2))
+        batches = {frames: estimation_batch(pipe, frames, folder) for frames in (short, long)}
+        scale, long_s, short_s = paired_ratio(lambda: sampler.estimate(batches[long], attention="chunked"),
+                                              lambda: sampler.estimate(batches[short], attention="chunked"), repeats)
+        dense, dense_s, _ = paired_ratio(lambda: sampler.estimate(batches[long], attention="dense_over_window"),
+                                         lambda: sampler.estimate(batches[long], attention="chunked"), repeats)
+        full, _, _ = paired_ratio(lambda: sampler.estimate(batches[long], attention="full"),
+                                  lambda: sampler.estimate(batches[long], attention="chunked"), max(1, repeats // 2))
     return {
-        f"est_pass_{short}f_ms": round(times[short] * 1e3, 1),
-        f"est_pass_{long}f_ms": round(times[long] * 1e3, 1),
-        f"dense_pass_{long}f_ms": round(dense * 1e3, 1),
-        "scale_long_over_short": times[long] / times[short],
-        "pass_dense_over_window": dense / times[long],
-        "pass_full_over_window": full / times[long],
+        f"est_pass_{short}f_ms": round(short_s * 1e3, 1),
+        f"est_pass_{long}f_ms": round(long_s * 1e3, 1),
+        f"dense_pass_{long}f_ms": round(dense_s * 1e3, 1),
+        "scale_long_over_short": scale,
+        "pass_dense_over_window": dense,
+        "pass_full_over_window": full,
     }
 
 
@@ -412,9 +438,9 @@ def run_bench(quick: bool = False, threads: int | None = None, checkpoint: Path 
         log("estimation")
         report["est_1800f_1step_ms"] = bench_estimation(pipe, size.est_frames, size.repeats, folder)
         log("scaling")
-        scale = bench_scaling(pipe, size.est_frames, size.long_frames, size.heavy_repeats, folder)
+        scale = bench_scaling(pipe, size.est_frames, size.long_frames, size.ratio_repeats, folder)
         report["scale_3600_over_1800"] = scale.pop("scale_long_over_short")
-        attention = bench_attention(pipe, size.long_frames, size.heavy_repeats)
+        attention = bench_attention(pipe, size.long_frames, size.ratio_repeats)
         report["dense_over_window_3600"] = attention.pop("dense_over_window")
         report["full_over_window_3600"] = attention.pop("full_over_window")
         report.update({f"{k}_3600": v for k, v in attention.items()})

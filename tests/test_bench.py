@@ -50,3 +50,13 @@ def test_synthetic_keypoints_load_as_an_observation(tmp_path) -> None:
     obs = load_keypoints2d(synthetic_keypoints(tmp_path / "kp.npz", 90))
     assert obs.num_frames == 90 and obs.person_found.all()
     assert np.ptp(obs.keypoints[:, 0, 0]) > 10  # the figure moves
+
+
+def test_paired_ratio_of_a_double_workload_is_about_two() -> None:
+    from genmo.bench import paired_ratio
+
+    def work(n: int) -> None:
+        sum(i * i for i in range(n))
+
+    ratio, top, bottom = paired_ratio(lambda: work(400_000), lambda: work(200_000), repeats=5)
+    assert 1.3 < ratio < 3.0 and top > bottom > 0
