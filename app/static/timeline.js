@@ -15,6 +15,7 @@ const ROW_H = 34;
 const MIN_LEN = 0.1;
 const SNAP = 0.1;
 const DEFAULT_LEN = 2.0;
+const STORE_KEY = "genmo-studio-timeline-v1"; // the last timeline, kept in this browser across reloads
 
 const root = element.querySelector(".gtl");
 const media = {}; // server path -> {status: "pending" | "ok" | "error", info, error}
@@ -50,7 +51,20 @@ function baseName(p) { return String(p || "").split(/[\\/]/).pop(); }
 function commit() {
   root.dataset.spec = JSON.stringify(state);
   props.value = clone(state);
+  store();
   trigger("change");
+}
+function store() {
+  try { localStorage.setItem(STORE_KEY, JSON.stringify(state)); } catch (err) { /* storage full or disabled */ }
+}
+function stored() {
+  try {
+    const text = localStorage.getItem(STORE_KEY);
+    const v = text ? JSON.parse(text) : null;
+    return v && typeof v === "object" && Array.isArray(v.tracks) ? normalize(v) : null;
+  } catch (err) {
+    return null;
+  }
 }
 
 // ---- geometry helpers -------------------------------------------------------------------------
@@ -592,7 +606,19 @@ watch("value", () => {
   state = normalize(props.value);
   if (state.duration !== oldDuration) fit();
   if (selected !== null && selected >= state.tracks.length) selected = null;
+  store(); // an example or project the user loaded replaces the kept timeline
   render();
 });
 render();
-requestAnimationFrame(() => { fit(); render(); });
+requestAnimationFrame(() => {
+  // after a reload, bring back the timeline this browser was editing (the page starts with an example)
+  const kept = stored();
+  if (kept && JSON.stringify(kept) !== JSON.stringify(state)) {
+    state = kept;
+    commit();
+  } else {
+    store();
+  }
+  fit();
+  render();
+});
