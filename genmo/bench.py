@@ -232,7 +232,7 @@ def _attention_flops(query: tuple, key: tuple, value: tuple, *args: Any, **kwarg
     return 2 * n * q_len * key[-2] * dim + 2 * n * q_len * key[-2] * value[-1]
 
 
-def bench_denoiser(pipe: Any, frames: int, repeats: int) -> dict[str, Any]:
+def bench_denoiser(pipe: Any, frames: int, repeats: int, matmul_size: int = 2048) -> dict[str, Any]:
     """FLOPs of one guided denoiser pass (FlopCounterMode, attention kernel included) and achieved
     GFLOP/s with the current threads; also the pass time with 1 thread and with one per core."""
     import torch
@@ -252,8 +252,12 @@ def bench_denoiser(pipe: Any, frames: int, repeats: int) -> dict[str, Any]:
             torch.set_num_threads(n)
             by_threads[str(n)] = round(median_seconds(lambda: pipe.model(x, t, batch), repeats) * 1e3, 1)
         torch.set_num_threads(chosen)
+        a, b = torch.randn(matmul_size, matmul_size), torch.randn(matmul_size, matmul_size)
+        ratio, _, _ = paired_ratio(lambda: pipe.model(x, t, batch), lambda: a @ b, repeats)
+    efficiency = flops / (2 * matmul_size**3) / ratio  # denoiser GFLOP/s over matmul GFLOP/s, back to back
     return {"denoiser_gflop_per_pass": round(flops / 1e9, 3), "denoiser_pass_ms": round(seconds * 1e3, 1),
-            "denoiser_pass_ms_by_threads": by_threads, "denoiser_gflops": flops / seconds / 1e9}
+            "denoiser_pass_ms_by_threads": by_threads, "denoiser_gflops": flops / seconds / 1e9,
+            "denoiser_over_matmul": efficiency}
 
 
 def bench_generation(pipe: Any, frames: int, repeats: int) -> tuple[float, dict[str, float]]:
@@ -429,7 +433,7 @@ def run_bench(quick: bool = False, threads: int | None = None, checkpoint: Path 
         pipe, report["model"] = load_pipeline(quick, checkpoint)
         torch.set_num_threads(chosen)  # the pipeline picks threads itself; measure with this choice
         log("denoiser")
-        dn = bench_denoiser(pipe, size.gen_frames, size.repeats)
+        dn = bench_denoiser(pipe, size.gen_frames, size.ratio_repeats, size.matmul)
         report["denoiser_gflops"] = dn.pop("denoiser_gflops")
         report.update(dn)
         log("generation")
