@@ -33,7 +33,7 @@ COMPARE_MODES = {
     "conditions": "with / without conditions",
 }
 START_EXAMPLE = "two_prompts"
-DELETE_CACHE = (600, 3600)  # gradio's cache of served files: every 10 min, delete those older than 1 h
+DELETE_CACHE = (3600, 12 * 3600)  # gradio deletes its temp files (uploads) 12 h old, checking hourly
 
 PAGE_CSS = """
 #studio-header h1 { font-size: 1.6rem; margin: 0; }
@@ -77,11 +77,17 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
 
     ``max_upload_bytes`` is checked in the browser before uploading; pass the same value to
     ``launch_kwargs`` so the server enforces it too. Generation outputs go to one folder per run
-    under ``work_dir``; only the newest ``keep_runs`` runs (and saved projects) stay on disk, and
-    gradio deletes its cached copies of served files by ``delete_cache`` (frequency, age) seconds.
+    under ``work_dir``; only the newest ``keep_runs`` runs (and saved projects) stay on disk. The
+    default ``work_dir`` lies inside gradio's cache folder, so outputs are served in place rather
+    than copied per request; gradio deletes its other temp files (uploads) by ``delete_cache``
+    (frequency, age) seconds.
     A missing or unloadable checkpoint falls back to the tiny untrained model with a banner.
     """
-    work = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="genmo-studio-"))
+    if work_dir is None:
+        cache = Path(gr.utils.get_upload_folder())
+        cache.mkdir(parents=True, exist_ok=True)
+        work_dir = Path(tempfile.mkdtemp(prefix="genmo-studio-", dir=cache))
+    work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
     guard = PathGuard([Path(gr.utils.get_upload_folder()), EXAMPLES_DIR, work])
     generator = Generator(work / "runs", checkpoint=checkpoint, pipeline=pipeline, keep_runs=keep_runs)
