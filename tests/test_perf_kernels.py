@@ -67,3 +67,22 @@ def test_ground_band_paint_matches_whole_image_paint() -> None:
         assert np.abs(got - expected).max() <= 1, np.abs(got - expected).max()
     ground = painter.paint(poses[0], np.radians(40.0))
     assert (ground[-1] != ground[0]).any()  # the bottom row sees ground, the top row only backdrop
+
+
+def test_folded_keypoint_embedder_equals_per_joint_embeddings():
+    """The folded keypoint embedder computes exactly the per-joint embed -> concat -> MLP of its docstring."""
+    import torch
+
+    from genmo.model.embedders import KeypointEmbedder
+
+    torch.manual_seed(0)
+    emb = KeypointEmbedder(d_model=16, width=8, dropout=0.0).eval()
+    with torch.no_grad():
+        emb.bias.normal_()
+    kp = torch.randn(2, 5, 17, 3)
+    kp[..., 2] = torch.rand(2, 5, 17)
+    visible = (kp[..., 2:3] > 0.5).float()
+    per_joint = torch.einsum("btjc,jce->btje", kp[..., :2], emb.weight) + emb.bias
+    per_joint = visible * per_joint + (1 - visible) * emb.invisible
+    reference = emb.out(per_joint.flatten(-2))
+    assert torch.allclose(emb(kp), reference, atol=1e-5)

@@ -47,6 +47,8 @@ class KeypointEmbedder(nn.Module):
 
     Visible joints (conf > 0.5): a per-joint Linear(2 -> E) of x, y; invisible joints: a learned
     per-joint vector. The 17 joint embeddings are concatenated and passed through an MLP.
+    The per-joint layer and the MLP's first Linear are both linear, so they are applied as one
+    folded product (34 + 17 inputs) instead of materialising the (B, T, 17, E) embeddings.
     """
 
     def __init__(self, d_model: int, width: int, dropout: float):
@@ -58,10 +60,15 @@ class KeypointEmbedder(nn.Module):
         self.out = mlp(n_joints * width, 2 * d_model, d_model, dropout)
 
     def forward(self, kp: Tensor) -> Tensor:
-        visible = (kp[..., 2:3] > 0.5).to(kp.dtype)
-        emb = torch.einsum("btjc,jce->btje", kp[..., :2], self.weight) + self.bias
-        emb = visible * emb + (1 - visible) * self.invisible
-        return self.out(emb.flatten(-2))
+        first, rest = self.out[0], self.out[1:]
+        n_joints, _, width = self.weight.shape
+        w1 = first.weight.t().reshape(n_joints, width, -1)  # (J, E, H)
+        xy_proj = torch.einsum("jce,jeh->jch", self.weight, w1).reshape(2 * n_joints, -1)
+        seen_proj = torch.einsum("je,jeh->jh", self.bias - self.invisible, w1)
+        const = torch.einsum("je,jeh->h", self.invisible, w1) + first.bias
+        visible = (kp[..., 2] > 0.5).to(kp.dtype)
+        xy = (kp[..., :2] * visible[..., None]).flatten(-2)
+        return rest(xy @ xy_proj + visible @ seen_proj + const)
 
 
 class SmallVectorEmbedder(nn.Module):
