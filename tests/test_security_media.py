@@ -97,15 +97,23 @@ def test_broken_and_renamed_files_give_one_line_media_errors(tmp_path):
     print(f"hostile files tried through inspect_media: {len(files)}")
 
 
+PEAK_RSS_EPILOGUE = """
+import re as _re
+print("VMHWM_KB", _re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
+"""
+
+
 def _peak_rss_mb(code: str, *args: str) -> tuple[int, str, float]:
-    """Run python code in a fresh process; (exit code, combined output, peak RSS MiB of that process)."""
-    proc = subprocess.Popen([sys.executable, "-c", code, *args], cwd=REPO, env=ENV, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    _, status, usage = os.wait4(proc.pid, 0)
-    output = proc.stdout.read().decode(errors="replace")
-    proc.stdout.close()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, output, usage.ru_maxrss / 1024
+    """Run python code in a fresh process; (exit code, combined output, peak RSS MiB of that process).
+
+    The peak is the child's own VmHWM (reset by exec), not getrusage: Linux carries ru_maxrss over
+    exec, so a child of a large test process would report the parent's size.
+    """
+    proc = subprocess.run([sys.executable, "-c", code + PEAK_RSS_EPILOGUE, *args], cwd=REPO, env=ENV,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    output = proc.stdout.decode(errors="replace")
+    peak_kb = float(output.rsplit("VMHWM_KB", 1)[1].split()[0]) if "VMHWM_KB" in output else float("inf")
+    return proc.returncode, output, peak_kb / 1024
 
 
 INSPECT = """
@@ -156,7 +164,7 @@ def test_two_hour_audio_is_refused_from_its_header(tmp_path):
     assert path.stat().st_size < 60 * 2**20
     code, out, rss = _peak_rss_mb(INSPECT, str(path), "music")
     assert code == 0 and "REFUSED" in out and "7200 s is longer than" in out, out
-    seconds = float(out.split("seconds")[-1])
+    seconds = float(out.split("seconds")[-1].split()[0])
     assert seconds < 2.0, f"took {seconds} s: the audio was decoded"
     assert rss < RSS_LIMIT_MB
 
