@@ -7,13 +7,13 @@ Library poses carry no translation (trans None): the pipeline constrains the pos
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from genmo.conditions.errors import ConditionError
+from genmo.conditions.npzfile import open_npz
 from genmo.conditions.pose_library import is_library_pose, library_pose
 
 LIBRARY_PREFIX = "library:"
@@ -43,16 +43,7 @@ def keyframe_from_motion(path: str | Path, frame: int = 0, time: float = 0.0) ->
     """The pose at ``frame`` of a motion npz."""
     path = Path(path)
     name = path.name
-    if not path.is_file():
-        raise ConditionError(f"keyframe file not found: {path}")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise ConditionError(f"{name}: not a readable npz file ({exc})") from None
-    with data:
-        for key in ("poses", "trans"):
-            if key not in data.files:
-                raise ConditionError(f"{name}: missing '{key}' (found: {', '.join(data.files) or 'nothing'})")
+    with open_npz(path, "keyframe", ("poses", "trans")) as data:
         poses = _read(data, "poses", name)
         trans = _read(data, "trans", name)
         betas = _read(data, "betas", name).reshape(-1) if "betas" in data.files else None

@@ -11,7 +11,6 @@ normalize_kp2d (xy -> 2(xy - c)/b, conf 0 outside the box), bbox_feature ([(cx-i
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 
 from genmo.conditions.camera_motion import IDENTITY_6D, angvel_from_rotations, rotations_from_angvel
 from genmo.conditions.errors import ConditionError
+from genmo.conditions.npzfile import open_npz
 
 NUM_KEYPOINTS = 17
 COCO17_NAMES: tuple[str, ...] = (
@@ -217,16 +217,7 @@ def load_keypoints2d(path: str | Path, fps: float | None = None) -> VideoObserva
     """Load and validate a keypoints npz; resample to ``fps`` when given."""
     path = Path(path)
     name = path.name
-    if not path.is_file():
-        raise ConditionError(f"keypoints file not found: {path}")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise ConditionError(f"{name}: not a readable npz file ({exc})") from None
-    with data:
-        for key in ("keypoints", "image_size"):
-            if key not in data.files:
-                raise ConditionError(f"{name}: missing '{key}' (found: {', '.join(data.files) or 'nothing'})")
+    with open_npz(path, "keypoints", ("keypoints", "image_size")) as data:
         kp = _array(data, "keypoints", name, (None, NUM_KEYPOINTS, 3)).astype(np.float32)
         size = _array(data, "image_size", name, (2,))
         if (size <= 0).any():
