@@ -20,8 +20,8 @@ def write_mp4(
     """Encode frames (each (H, W, 3) uint8, all the same size) to ``path``; return the frame count.
 
     audio_path: muxed as AAC, starting ``audio_offset`` seconds into the audio file; padded with
-    silence or cut so the video keeps its own length (``-max_interleave_delta 0`` stops
-    ``-shortest`` from overshooting by ~0.1 s of padded audio).
+    silence or cut to exactly the video's length (a second ffmpeg pass copies the video stream and
+    cuts both at frames / fps: ``-shortest`` with padded audio overshoots by a varying amount).
     """
     import imageio_ffmpeg
 
@@ -42,14 +42,12 @@ def write_mp4(
         imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error",
         "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{fps}", "-i", "-",
     ]
-    if audio_path is not None:
-        cmd += ["-ss", f"{audio_offset}", "-i", str(audio_path), "-map", "0:v", "-map", "1:a",
-                "-c:a", "aac", "-b:a", "160k", "-af", "apad", "-shortest", "-max_interleave_delta", "0"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    video_path = path if audio_path is None else path.with_name(f".{path.stem}.video{path.suffix}")
     cmd += [
         "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf),
-        "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path),
+        "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(video_path),
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     count = 0
     try:
@@ -72,7 +70,27 @@ def write_mp4(
     if proc.wait() != 0:
         last = err.splitlines()[-1] if err else "unknown error"
         raise RuntimeError(f"ffmpeg failed writing {path}: {last}")
+    if audio_path is not None:
+        try:
+            _mux_audio(video_path, Path(audio_path), audio_offset, count / fps, path)
+        finally:
+            video_path.unlink(missing_ok=True)
     return count
+
+
+def _mux_audio(video: Path, audio: Path, offset: float, duration: float, path: Path) -> None:
+    """Copy the video stream and add the audio as AAC, padded or cut to exactly ``duration`` seconds."""
+    import imageio_ffmpeg
+
+    cmd = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(video),
+        "-ss", f"{offset}", "-i", str(audio), "-map", "0:v", "-map", "1:a", "-c:v", "copy",
+        "-c:a", "aac", "-b:a", "160k", "-af", "apad", "-t", f"{duration:.6f}", "-movflags", "+faststart", str(path),
+    ]
+    proc = subprocess.run(cmd, capture_output=True)
+    if proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace").strip()
+        raise RuntimeError(f"ffmpeg failed adding audio to {path}: {err.splitlines()[-1] if err else 'unknown error'}")
 
 
 def _chain(first: np.ndarray, rest: Iterable[np.ndarray]) -> Iterable[np.ndarray]:
