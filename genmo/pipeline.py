@@ -13,15 +13,17 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from genmo.body import load_body
+from genmo.body.kinematics import forward_kinematics
 from genmo.body.model import BodyModel
 from genmo.body.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from genmo.body.skeleton import FOOT_JOINTS
 from genmo.conditioning import ConditionBuilder, Constraints
 from genmo.diffusion import DDIMSampler, NoiseSchedule
 from genmo.errors import UserInputError
@@ -199,12 +201,8 @@ class GenmoPipeline:
         local = axis_angle_to_matrix(torch.as_tensor(pose, dtype=torch.float32).reshape(1, 24, 3))
         rest = self.body.rest_joints()
         root = rest[0] + (torch.as_tensor(trans, dtype=torch.float32) if trans is not None else torch.zeros(3))
-        from genmo.body.kinematics import forward_kinematics
-
         _, joints = forward_kinematics(local, rest, root[None])
         if trans is None:  # library pose: stand it on the ground
-            from genmo.body.skeleton import FOOT_JOINTS
-
             lift = -joints[0, list(FOOT_JOINTS), 1].min()
             root = root + torch.tensor([0.0, float(lift), 0.0])
             joints = joints + torch.tensor([0.0, float(lift), 0.0])
@@ -309,8 +307,6 @@ def _resample_linear(values: np.ndarray, src_fps: float, dst_fps: float) -> np.n
 
 def _slice_observation(obs, start: int, end: int):
     """The frames [start, end) of an observation (shorter when the file ends first)."""
-    from dataclasses import replace
-
     if start >= obs.num_frames:
         raise UserInputError(f"2D keypoint clip offset is past the end of the file ({obs.num_frames / obs.fps:.2f} s)")
     sl = slice(start, min(end, obs.num_frames))
