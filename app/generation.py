@@ -128,15 +128,22 @@ class Generator:
 
     def run(self, spec_dict: dict[str, Any], settings: RunSettings, progress: ProgressFn | None = None,
             cancel: threading.Event | None = None, render: bool = True, export_glb: bool = True) -> RunOutput:
-        """Validate ``spec_dict``, sample it with ``settings`` and write npz, mp4 (and glb, overlay, mask plot)."""
+        """Validate ``spec_dict``, sample it with ``settings`` and write npz, glb, mp4, overlay and mask plot."""
+        sampled = self.sample(spec_dict, settings, progress, cancel, export_glb=export_glb)
+        if render:
+            self.render(sampled, progress, cancel)
+        return self.finish(sampled, progress)
+
+    def sample(self, spec_dict: dict[str, Any], settings: RunSettings, progress: ProgressFn | None = None,
+               cancel: threading.Event | None = None, export_glb: bool = True) -> SampledRun:
+        """First half of a run: validate, sample, write motion.npz and (for the 3D viewer) motion.glb."""
         spec = validated_spec(spec_dict, settings)
         pipe = self.pipeline()
         folder = self._new_folder()
-        report = progress or (lambda fraction, text: None)
+        report = progress or _no_progress
 
         def on_stage(stage: str, done: int, total: int) -> None:
-            if cancel is not None and cancel.is_set():
-                raise GenerationCancelled("generation cancelled")
+            _check(cancel)
             base, span = {"conditions": (0.0, 0.1), "video": (0.0, 0.3), "sampling": (0.3, 0.5)}.get(stage, (0.0, 0.8))
             report(base + span * done / max(total, 1), f"{stage} {done}/{total}")
 
@@ -146,36 +153,61 @@ class Generator:
         timings.update(result.timings)
         timings["generate_s"] = time.perf_counter() - t0
         motion_path = result.motion.save(folder / "motion.npz")
-        out = RunOutput(settings, folder / "render.mp4", motion_path, timings=timings, notes=list(result.notes))
-        if render:
-            _check(cancel)
-            report(0.82, "rendering")
-            t1 = time.perf_counter()
-            try:
-                from genmo.pipeline import render_result
-
-                render_result(result, out.video)
-                timings["render_s"] = time.perf_counter() - t1
-                videos = spec.tracks_of("video")
-                if videos and result.motion.cam_R is not None and result.focal is not None:
-                    _check(cancel)
-                    report(0.9, "rendering the overlay")
-                    out.overlay = render_overlay(result.motion, videos[0], result.focal, folder / "overlay.mp4")
-            except GenerationCancelled:
-                raise
-            except Exception as err:  # no OSMesa / GL context, ffmpeg missing: the 3D viewer still works
-                log.warning("rendering failed: %s: %s", type(err).__name__, err)
-                out.video = None
-                reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-                out.notes.append(f"no video: offscreen rendering is unavailable on this server "
-                                 f"({type(err).__name__}: {reason[:160]}); the 3D viewer and downloads still work")
+        out = RunOutput(settings, None, motion_path, timings=timings, notes=list(result.notes))
         if export_glb:
             _check(cancel)
-            report(0.95, "exporting GLB")
+            report(0.8, "exporting GLB")
             out.glb = _export_glb(result.motion, folder / "motion.glb")
-        out.masks_png = plot_condition_masks(result.condition_masks, result.text_windows, spec, folder / "masks.png")
-        report(1.0, "done")
+        return SampledRun(spec, result, folder, out)
+
+    def render(self, sampled: SampledRun, progress: ProgressFn | None = None,
+               cancel: threading.Event | None = None) -> RunOutput:
+        """Second half: the mp4 (and the overlay on the input video); a failed render leaves a note, not an error."""
+        out, result, report = sampled.output, sampled.result, progress or _no_progress
+        _check(cancel)
+        report(0.82, "rendering")
+        t1 = time.perf_counter()
+        try:
+            from genmo.pipeline import render_result
+
+            out.video = render_result(result, sampled.folder / "render.mp4")
+            out.timings["render_s"] = time.perf_counter() - t1
+            videos = sampled.spec.tracks_of("video")
+            if videos and result.motion.cam_R is not None and result.focal is not None:
+                _check(cancel)
+                report(0.9, "rendering the overlay")
+                out.overlay = render_overlay(result.motion, videos[0], result.focal, sampled.folder / "overlay.mp4")
+        except GenerationCancelled:
+            raise
+        except Exception as err:  # no OSMesa / GL context, ffmpeg missing: the 3D viewer still works
+            log.warning("rendering failed: %s: %s", type(err).__name__, err)
+            out.video = None
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            out.notes.append(f"no video: offscreen rendering is unavailable on this server "
+                             f"({type(err).__name__}: {reason[:160]}); the 3D viewer and downloads still work")
         return out
+
+    def finish(self, sampled: SampledRun, progress: ProgressFn | None = None) -> RunOutput:
+        """Last step: the condition-mask plot; returns the run's output."""
+        out = sampled.output
+        out.masks_png = plot_condition_masks(sampled.result.condition_masks, sampled.result.text_windows,
+                                             sampled.spec, sampled.folder / "masks.png")
+        (progress or _no_progress)(1.0, "done")
+        return out
+
+
+@dataclass
+class SampledRun:
+    """A run between sampling and rendering: its spec, the pipeline's result, its folder and output so far."""
+
+    spec: TimelineSpec
+    result: Any
+    folder: Path
+    output: RunOutput
+
+
+def _no_progress(fraction: float, text: str) -> None:
+    """Progress sink when the caller passes none."""
 
 
 def _check(cancel: threading.Event | None) -> None:

@@ -14,12 +14,13 @@ import tempfile
 import threading
 import uuid
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
 
 from app.examples import EXAMPLES, EXAMPLES_DIR, load_example
-from app.generation import KEEP_RUNS, GenerationCancelled, Generator, RunSettings, prune_folders
+from app.generation import KEEP_RUNS, GenerationCancelled, Generator, RunOutput, RunSettings, prune_folders
 from app.media import MAX_UPLOAD_BYTES, MediaError, PathGuard
 from app.project import load_project, save_project
 from app.timeline import describe, fit_to_duration, guarded, one_line, timeline_editor, valid_part
@@ -242,7 +243,9 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
         @_gpu
         def generate(spec: dict, n_steps: float, weight: float, seed_value: float | None, randomise: bool,
                      n_samples: float, researcher_mode: bool, request: gr.Request,
-                     progress: gr.Progress = gr.Progress()) -> tuple:
+                     progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:
+            """Sample each requested seed; the first one's 3D view is shown as soon as its GLB exists,
+            before its video renders. Errors become a message; the timeline is never touched."""
             cancel = flag(request, new=True)
             base_seed = secrets.randbelow(MAX_SEED) if randomise or seed_value is None else int(seed_value)
             n = max(1, min(MAX_SAMPLES, int(n_samples)))
@@ -250,27 +253,31 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 outs = []
                 for i in range(n):
                     settings = RunSettings(int(n_steps), float(weight), (base_seed + i) % (MAX_SEED + 1))
-                    outs.append(generator.run(guarded(spec, guard), settings, _slice(progress, i / n, (i + 1) / n),
-                                              cancel))
+                    report = _slice(progress, i / n, (i + 1) / n)
+                    sampled = generator.sample(guarded(spec, guard), settings, report, cancel)
+                    if i == 0 and sampled.output.glb:
+                        yield _preview(sampled.output, base_seed)
+                    generator.render(sampled, report, cancel)
+                    outs.append(generator.finish(sampled, report))
             except Exception as err:  # shown in the page, never as a traceback
-                return (gr.skip(),) * 7 + (_error_message(err), gr.skip())
+                yield (gr.skip(),) * 7 + (_error_message(err), gr.skip())
+                return
             first = outs[0]
             notes = [generator.model_note] + first.notes if generator.model_note else first.notes
             timing = f"Done in {sum(o.timings.get('generate_s', 0) + o.timings.get('render_s', 0) for o in outs):.1f} s"
             text = "; ".join([timing + f" ({first.caption})", *notes])
-            files = [str(p) for p in (first.motion, first.video, first.glb) if p]
             extra = [gr.update(value=_path(o.video), visible=o.video is not None,
                                label=f"Sample {i + 2}: {o.settings.label}") for i, o in enumerate(outs[1:])]
             extra += [gr.update(value=None, visible=False)] * (MAX_SAMPLES - 1 - len(extra))
             render_label = f"Render: {first.settings.label}" if first.video else "Render unavailable (see the message)"
-            return (gr.update(value=_path(first.video), label=render_label),
-                    gr.update(value=str(first.overlay) if first.overlay else None, visible=first.overlay is not None),
-                    *extra,
-                    gr.update(value=str(first.masks_png) if first.masks_png else None, visible=bool(researcher_mode)),
-                    str(first.glb) if first.glb else None,
-                    files,
-                    message("ok", text),
-                    base_seed)
+            yield (gr.update(value=_path(first.video), label=render_label),
+                   gr.update(value=str(first.overlay) if first.overlay else None, visible=first.overlay is not None),
+                   *extra,
+                   gr.update(value=str(first.masks_png) if first.masks_png else None, visible=bool(researcher_mode)),
+                   str(first.glb) if first.glb else None,
+                   _downloads(first),
+                   message("ok", text),
+                   base_seed)
 
         gen_event = generate_btn.click(
             generate, [timeline, steps, guidance, seed, random_seed, samples, researcher],
@@ -319,6 +326,18 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
 
 def _path(path: Path | None) -> str | None:
     return str(path) if path is not None else None
+
+
+def _downloads(out: RunOutput) -> list[str]:
+    """The run's files offered for download: motion npz, video, GLB (those that exist)."""
+    return [str(p) for p in (out.motion, out.video, out.glb) if p]
+
+
+def _preview(out: RunOutput, seed: int) -> tuple:
+    """Outputs of ``generate`` once the first sample's GLB exists: the 3D viewer and downloads only."""
+    seconds = out.timings.get("generate_s", 0.0)
+    text = f"3D motion ready in {seconds:.1f} s ({out.settings.label}); rendering the video…"
+    return (gr.skip(),) * (MAX_SAMPLES + 2) + (str(out.glb), _downloads(out), message("info", text), seed)
 
 
 def _slice(progress: gr.Progress, lo: float, hi: float):

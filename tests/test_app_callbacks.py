@@ -58,6 +58,19 @@ def test_text_example_generates_an_mp4_and_an_npz(studio):
     assert "Done in" in msg and seed == 3
 
 
+def test_3d_view_arrives_before_the_video(studio):
+    client, _ = studio
+    job = client.submit(_load(client, "text_only"), 1, 2.5, 5, False, 1, False, api_name="/generate")
+    job.result()
+    first, last = job.outputs()[0], job.outputs()[-1]
+    assert len(job.outputs()) == 2
+    *_, glb, files, msg, seed = (_value(o) for o in first)
+    assert Path(glb).suffix == ".glb" and Path(glb).stat().st_size > 1000
+    assert "3D motion ready" in msg and "rendering the video" in msg and seed == 5
+    assert not any(str(f).endswith(".mp4") for f in files)
+    assert _value(last[0]).endswith(".mp4") and _value(last[5]) == glb and "Done in" in _value(last[7])
+
+
 def test_bad_timeline_shows_an_error_and_no_traceback(studio):
     client, _ = studio
     spec = _load(client, "text_only")
