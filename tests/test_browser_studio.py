@@ -68,6 +68,12 @@ def spec_of(page) -> dict:
     return json.loads(page.locator(".gtl").get_attribute("data-spec"))
 
 
+def visible_box(locator) -> dict:
+    """The element's bounding box after scrolling it into view (clicking an example button scrolls the page)."""
+    locator.scroll_into_view_if_needed()
+    return locator.bounding_box()
+
+
 def load_example(page, name: str, clips: int) -> None:
     """Click an example and wait until the editor holds its tracks."""
     kinds = json.dumps([t["kind"] for t in json.loads((EXAMPLES / f"{name}.json").read_text())["tracks"]], separators=(",", ":"))
@@ -88,13 +94,13 @@ def test_page_loads_without_console_errors(page):
 def test_add_drag_resize_and_delete_a_clip(page):
     load_example(page, "text_only", 1)
     lane = page.locator(".gtl-lane[data-kind='video']")
-    box = lane.bounding_box()
+    box = visible_box(lane)
     px_per_s = box["width"] / spec_of(page)["duration"]
     page.mouse.click(box["x"] + 1.0 * px_per_s, box["y"] + box["height"] / 2)
     video = next(t for t in spec_of(page)["tracks"] if t["kind"] == "video")
     assert (video["start"], video["end"]) == (1.0, 3.0) and video["path"] == ""
     page.wait_for_function("document.querySelector('#timeline-status').innerText.includes('tracks[1] (video)')")
-    clip = page.locator(".gtl-clip.gtl-c-video").bounding_box()
+    clip = visible_box(page.locator(".gtl-clip.gtl-c-video"))
     y = clip["y"] + clip["height"] / 2
     page.mouse.move(clip["x"] + clip["width"] / 2, y)
     page.mouse.down()
@@ -102,7 +108,7 @@ def test_add_drag_resize_and_delete_a_clip(page):
     page.mouse.up()
     video = next(t for t in spec_of(page)["tracks"] if t["kind"] == "video")
     assert (video["start"], video["end"]) == (2.0, 4.0)
-    clip = page.locator(".gtl-clip.gtl-c-video").bounding_box()
+    clip = visible_box(page.locator(".gtl-clip.gtl-c-video"))
     page.mouse.move(clip["x"] + clip["width"] - 2, y)
     page.mouse.down()
     page.mouse.move(clip["x"] + clip["width"] - 2 + 0.5 * px_per_s, y, steps=8)
@@ -120,7 +126,7 @@ def test_clips_of_one_kind_cannot_overlap_but_text_can(page):
     page.click(".gtl-add-text")
     kinds = [t["kind"] for t in spec_of(page)["tracks"]]
     assert kinds.count("text") == 2
-    music = page.locator(".gtl-clip.gtl-c-music").bounding_box()
+    music = visible_box(page.locator(".gtl-clip.gtl-c-music"))
     page.mouse.click(music["x"] + music["width"] / 2, music["y"] + music["height"] / 2)  # on the clip: selects
     assert [t["kind"] for t in spec_of(page)["tracks"]].count("music") == 1
     page.mouse.move(music["x"] + 20, music["y"] + 10)
@@ -133,7 +139,7 @@ def test_clips_of_one_kind_cannot_overlap_but_text_can(page):
 
 def test_keyframe_diamond_from_the_pose_library(page):
     load_example(page, "text_only", 1)
-    lane = page.locator(".gtl-lane[data-kind='keyframe']").bounding_box()
+    lane = visible_box(page.locator(".gtl-lane[data-kind='keyframe']"))
     px_per_s = lane["width"] / 6.0
     page.mouse.click(lane["x"] + 2.0 * px_per_s, lane["y"] + lane["height"] / 2)
     page.wait_for_selector(".gtl-diamond.gtl-selected", timeout=5000)
