@@ -24,8 +24,10 @@ from genmo.body.kinematics import forward_kinematics
 from genmo.body.model import BodyModel
 from genmo.body.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from genmo.body.skeleton import FOOT_JOINTS
+from genmo.cleanup.smoothing import smooth_time
 from genmo.conditioning import ConditionBuilder, Constraints
 from genmo.diffusion import DDIMSampler, NoiseSchedule
+from genmo.diffusion.ddim import ProgressCallback
 from genmo.errors import UserInputError
 from genmo.model.checkpoint import load_denoiser
 from genmo.model.config import GenmoConfig, ModelConfig
@@ -105,6 +107,7 @@ class GenmoPipeline:
         self.body = body or load_body()
         schedule = NoiseSchedule(config.diffusion.num_timesteps)
         self.sampler = DDIMSampler(self.model, schedule, config.diffusion.estimation_input)
+        self.smooth_sigma = config.diffusion.smooth_sigma  # frames at the model rate; 0 = raw sampler output
         self._text_encoder = None
 
     @classmethod
@@ -219,13 +222,17 @@ class GenmoPipeline:
         seed: int | None = None,
         progress: Progress | None = None,
         eta: float = 0.0,
+        smooth: float | None = None,
     ) -> GenerationResult:
-        """Generate (or estimate) the motion of a timeline."""
+        """Generate (or estimate) the motion of a timeline; ``smooth`` overrides ``smooth_sigma`` (frames)."""
         steps = int(steps if steps is not None else spec.sampler.steps)
         guidance = float(guidance if guidance is not None else spec.sampler.guidance)
         seed = int(seed if seed is not None else spec.sampler.seed)
+        smooth = float(smooth if smooth is not None else self.smooth_sigma)
         if not 1 <= steps <= 50:
             raise UserInputError(f"steps must be between 1 and 50, got {steps}")
+        if not 0.0 <= smooth <= 10.0:
+            raise UserInputError(f"smoothing must be between 0 and 10 frames, got {smooth}")
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         if progress is not None:
@@ -234,7 +241,7 @@ class GenmoPipeline:
         timings["conditions_s"] = time.perf_counter() - t0
 
         t1 = time.perf_counter()
-        x0 = self._sample(batch, constraints, steps, guidance, seed, progress)
+        x0 = self._sample(batch, constraints, steps, guidance, seed, smooth, progress)
         timings["sampling_s"] = time.perf_counter() - t1
 
         t2 = time.perf_counter()
@@ -248,21 +255,35 @@ class GenmoPipeline:
                                 timings=timings, notes=extras["notes"], focal=extras["focal"])
 
     def _sample(self, batch: dict, constraints: Constraints, steps: int, guidance: float, seed: int,
-                progress: Progress | None) -> torch.Tensor:
-        from genmo.model.batch import batch_to
-
-        batch = batch_to(batch, self.device)
-        keyframes = mask = None
-        if constraints.any:
-            keyframes = self.normalizer.normalize(constraints.values).to(self.device)
-            mask = constraints.mask.to(self.device)
-
+                smooth: float, progress: Progress | None) -> torch.Tensor:
         def report(i: int, total: int, t: int) -> None:
             if progress is not None:
                 progress("sampling", i + 1, total)
 
-        x0 = self.sampler.sample(batch, steps, guidance=guidance, seed=seed, keyframes=keyframes,
-                                 keyframe_mask=mask, callback=report)
+        values, mask = (constraints.values, constraints.mask) if constraints.any else (None, None)
+        return self.sample_batch(batch, steps, guidance, seed, keyframes=values, keyframe_mask=mask,
+                                 smooth=smooth, callback=report)
+
+    def sample_batch(self, batch: dict, steps: int, guidance: float = 1.0, seed: int = 0,
+                     keyframes: torch.Tensor | None = None, keyframe_mask: torch.Tensor | None = None,
+                     smooth: float | None = None, callback: ProgressCallback | None = None) -> torch.Tensor:
+        """Sample a condition batch and return unnormalised motion vectors (B, T, D) on the CPU.
+
+        keyframes: unnormalised known values (B, T, D) with keyframe_mask (B, T, D) bool; the
+        output is smoothed over time by ``smooth`` frames (default ``self.smooth_sigma``), keyframes kept exact.
+        """
+        from genmo.model.batch import batch_to
+
+        batch = batch_to(batch, self.device)
+        known = None
+        if keyframes is not None:
+            known = self.normalizer.normalize(keyframes).to(self.device)
+            keyframe_mask = keyframe_mask.to(self.device)
+        x0 = self.sampler.sample(batch, steps, guidance=guidance, seed=seed, keyframes=known,
+                                 keyframe_mask=keyframe_mask, callback=callback)
+        x0 = smooth_time(x0, self.smooth_sigma if smooth is None else smooth, batch["valid"])
+        if known is not None:
+            x0 = torch.where(keyframe_mask, known, x0)
         return self.normalizer.denormalize(x0.float().cpu())
 
     def _to_motion(self, x: torch.Tensor, has_camera: bool, fps: int) -> Motion:

@@ -16,6 +16,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="motion npz to write")
     p.add_argument("--steps", type=int, default=5, help="DDIM steps (1-50, default 5)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--smooth", type=float, metavar="SIGMA",
+                   help="temporal smoothing in frames (0-10; 0 = raw sampler output; default: the checkpoint's)")
     p.add_argument("--render", type=Path, help="also render the body animation to this mp4")
     p.add_argument("--checkpoint", type=Path, help="checkpoint folder (default: checkpoints/genmo-small)")
     p.set_defaults(run=run)
@@ -29,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     pipe = GenmoPipeline.from_pretrained(args.checkpoint)
     progress, close = stage_progress()
     try:
-        result = pipe(spec, steps=args.steps, seed=args.seed, progress=progress)
+        result = pipe(spec, steps=args.steps, seed=args.seed, smooth=args.smooth,
+                      progress=progress)
     finally:
         close()
     out = result.motion.save(args.out)

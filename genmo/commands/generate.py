@@ -15,6 +15,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="DDIM steps (1-50); default: the spec's sampler.steps")
     p.add_argument("--seed", type=int, help="random seed; default: the spec's sampler.seed")
     p.add_argument("--guidance", type=float, help="classifier-free guidance weight; default: the spec's")
+    p.add_argument("--smooth", type=float, metavar="SIGMA",
+                   help="temporal smoothing in frames (0-10; 0 = raw sampler output; default: the checkpoint's)")
     p.add_argument("--render", type=Path, help="also render the body animation to this mp4")
     p.add_argument("--checkpoint", type=Path, help="checkpoint folder (default: checkpoints/genmo-small)")
     p.set_defaults(run=run)
@@ -28,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     pipe = GenmoPipeline.from_pretrained(args.checkpoint)
     progress, close = stage_progress()
     try:
-        result = pipe(spec, steps=args.steps, guidance=args.guidance, seed=args.seed, progress=progress)
+        result = pipe(spec, steps=args.steps, guidance=args.guidance, seed=args.seed, smooth=args.smooth,
+                      progress=progress)
     finally:
         close()
     path = result.motion.save(args.out)

@@ -30,6 +30,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated subset of {','.join(TASKS)}")
     p.add_argument("--evaluator", type=Path, help="text/motion evaluator folder (default checkpoints/evaluator)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed")
+    p.add_argument("--smooth", type=float, metavar="SIGMA",
+                   help="temporal smoothing of sampled motion in frames (default: the checkpoint's "
+                        "diffusion.smooth_sigma; 0 = the raw sampler output)")
     p.add_argument("--device", help="torch device (default: cuda when available)")
     p.add_argument("--train-evaluator", action="store_true",
                    help="train the text/motion evaluator on the TRAIN split, save it to --evaluator and exit")
@@ -79,7 +82,8 @@ def evaluate(pipe, corpus, tasks: list[str], quick: bool, evaluator_dir: Path, s
     from genmo.eval.text2motion import evaluate_text2motion
 
     settings = settings_for(quick)
-    result: dict = {"split": "test", "quick": quick, "seed": seed, "runtime_s": {}, "skipped": {},
+    result: dict = {"split": "test", "quick": quick, "seed": seed, "smooth_sigma": pipe.smooth_sigma,
+                    "runtime_s": {}, "skipped": {},
                     "settings": {k: asdict(v) for k, v in settings.items()}}
     t_all = time.perf_counter()
     for task in tasks:
@@ -113,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
     from genmo.eval.evaluator import default_evaluator_dir, train_evaluator
     from genmo.eval.report import markdown_report
 
+    if args.smooth is not None and not 0.0 <= args.smooth <= 10.0:
+        raise ValueError(f"--smooth must be in [0, 10] frames, got {args.smooth}")
     evaluator_dir = args.evaluator or default_evaluator_dir()
     corpus = load_corpus(args.data)
     if args.train_evaluator:
@@ -127,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         pipe = GenmoPipeline.from_pretrained(args.checkpoint, device=args.device)
         name = str(args.checkpoint) if args.checkpoint else "checkpoints/genmo-small"
+    if args.smooth is not None:
+        pipe.smooth_sigma = args.smooth
     result = {"checkpoint": name, "corpus": str(args.data), "evaluator": str(evaluator_dir)}
     result.update(evaluate(pipe, corpus, tasks, args.quick, evaluator_dir, seed=args.seed))
     report = markdown_report(result)

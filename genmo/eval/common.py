@@ -83,19 +83,9 @@ def padded_conditions(lengths: list[int], texts: int = 1, tokens: int = 1) -> di
 
 def sample(pipe, batch: dict, steps: int, guidance: float = 1.0, seed: int = 0,
            keyframes: torch.Tensor | None = None, keyframe_mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Run the pipeline's sampler on a condition batch; returns unnormalised x (B, T, D) on the CPU.
-
-    keyframes: unnormalised known values (B, T, D) with keyframe_mask (B, T, D) bool.
-    """
-    from genmo.model.batch import batch_to
-
-    batch = batch_to(batch, pipe.device)
-    kf = None
-    if keyframes is not None:
-        kf = pipe.normalizer.normalize(keyframes).to(pipe.device)
-        keyframe_mask = keyframe_mask.to(pipe.device)
-    x0 = pipe.sampler.sample(batch, steps, guidance=guidance, seed=seed, keyframes=kf, keyframe_mask=keyframe_mask)
-    return pipe.normalizer.denormalize(x0.float().cpu())
+    """Sample a condition batch as the product does (`GenmoPipeline.sample_batch`, smoothing included);
+    returns unnormalised x (B, T, D) on the CPU. keyframes: unnormalised values with keyframe_mask."""
+    return pipe.sample_batch(batch, steps, guidance=guidance, seed=seed, keyframes=keyframes, keyframe_mask=keyframe_mask)
 
 
 def decode_sample(pipe, x: torch.Tensor, frames: int, with_vertices: bool = False) -> dict[str, np.ndarray]:

@@ -40,6 +40,7 @@ def markdown_report(result: dict) -> str:
     """The whole report: a header naming checkpoint, corpus and split, then one table per task."""
     out = [f"# GENMO evaluation ({'quick' if result.get('quick') else 'full'})", "",
            f"- checkpoint: `{result.get('checkpoint')}`", f"- corpus: `{result.get('corpus')}`, split: **{result.get('split')}**",
+           f"- temporal smoothing of sampled motion: sigma {result.get('smooth_sigma', 0.0)} frames",
            f"- runtime: {result.get('runtime_s', {}).get('total')} s", ""]
     est = result.get("estimation")
     if est:

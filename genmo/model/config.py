@@ -61,6 +61,7 @@ class DiffusionConfig:
     sample_steps: int = 50
     guidance: float = 2.5
     eta: float = 0.0
+    smooth_sigma: float = 0.0  # Gaussian over time (frames) on sampled motion; 0 = raw sampler output
 
     def validate(self) -> None:
         if self.schedule != "cosine":
@@ -71,6 +72,8 @@ class DiffusionConfig:
             raise ValueError(f"diffusion.num_timesteps must be >= 2, got {self.num_timesteps}")
         if not 1 <= self.sample_steps <= self.num_timesteps:
             raise ValueError(f"diffusion.sample_steps must be in 1..{self.num_timesteps}, got {self.sample_steps}")
+        if not 0.0 <= self.smooth_sigma <= 10.0:
+            raise ValueError(f"diffusion.smooth_sigma must be in [0, 10] frames, got {self.smooth_sigma}")
 
 
 @dataclass
