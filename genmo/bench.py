@@ -61,7 +61,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, help="torch threads (default: one per core, 1 when the CPU is "
                                                "already saturated; see genmo.pipeline.default_threads)")
     p.add_argument("--checkpoint", type=Path, help="checkpoint folder (default: checkpoints/genmo-small, "
-                                                  "else random weights with configs/cpu.json)")
+                                                  "else random weights with configs/cpu-wide.json, its architecture)")
     p.set_defaults(run=run)
 
 
@@ -187,14 +187,14 @@ def load_pipeline(quick: bool, checkpoint: Path | None) -> tuple[Any, str]:
     from genmo.motion import Normalizer
     from genmo.paths import repo_root
 
-    config = GenmoConfig.load(repo_root() / "configs" / "cpu.json")
+    config = GenmoConfig.load(repo_root() / "configs" / "cpu-wide.json")
     torch.manual_seed(0)
     model = GenmoDenoiser(config.model)
     with torch.no_grad():  # non-zero gates so every branch costs what a trained model's does
         for name, p in model.named_parameters():
             if name.endswith("gate"):
                 p.normal_(0.0, 0.1)
-    return GenmoPipeline(model, config, Normalizer.identity(), device="cpu"), "random weights (configs/cpu.json)"
+    return GenmoPipeline(model, config, Normalizer.identity(), device="cpu"), "random weights (configs/cpu-wide.json)"
 
 
 # -- measurements -------------------------------------------------------------------------------
