@@ -25,6 +25,7 @@ from genmo.spec import TimelineSpec, load_spec
 log = logging.getLogger("genmo.studio")
 ProgressFn = Callable[[float, str], None]
 KEEP_RUNS = 12  # run folders kept on disk; older ones are deleted when a new run starts
+SMOOTH_FOR_COMPARISON = 2.0  # frames: the smoothed side of "raw / smoothed" for a checkpoint without smoothing
 MASK_COLORS = {"text": (99, 102, 241), "music": (219, 39, 119), "kp2d": (5, 150, 105), "bbox": (16, 185, 129),
                "cam_angvel": (217, 119, 6), "keyframe": (2, 132, 199)}
 
@@ -35,16 +36,20 @@ class GenerationCancelled(Exception):
 
 @dataclass
 class RunSettings:
-    """One sampling setting of a comparison (steps, guidance, seed) and whether conditions are dropped."""
+    """One sampling setting of a comparison (steps, guidance, seed), whether conditions are dropped,
+    and the output smoothing in frames (None: the checkpoint's default; 0: the raw sampler output)."""
 
     steps: int
     guidance: float
     seed: int
     drop_conditions: bool = False
+    smooth: float | None = None
 
     @property
     def label(self) -> str:
         text = f"{self.steps} step{'s' if self.steps != 1 else ''} · guidance {self.guidance:g} · seed {self.seed}"
+        if self.smooth is not None:
+            text += " · raw sampler output" if self.smooth == 0 else f" · smoothing {self.smooth:g} frames"
         return text + (" · no conditions" if self.drop_conditions else "")
 
 
@@ -110,6 +115,10 @@ class Generator:
                         self._use_tiny(f"the checkpoint {self.checkpoint} could not be loaded ({reason[:200]})")
             return self._pipe
 
+    def default_smoothing(self) -> float:
+        """The checkpoint's output smoothing in frames, or SMOOTH_FOR_COMPARISON when it has none."""
+        return float(getattr(self.pipeline(), "smooth_sigma", 0.0)) or SMOOTH_FOR_COMPARISON
+
     def _use_tiny(self, reason: str) -> None:
         from genmo.pipeline import GenmoPipeline
 
@@ -149,7 +158,8 @@ class Generator:
 
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        result = pipe(spec, steps=settings.steps, guidance=settings.guidance, seed=settings.seed, progress=on_stage)
+        result = pipe(spec, steps=settings.steps, guidance=settings.guidance, seed=settings.seed,
+                      smooth=settings.smooth, progress=on_stage)
         timings.update(result.timings)
         timings["generate_s"] = time.perf_counter() - t0
         motion_path = result.motion.save(folder / "motion.npz")

@@ -32,6 +32,7 @@ COMPARE_MODES = {
     "steps": "DDIM steps 1 / 5 / 50",
     "seeds": "three seeds",
     "conditions": "with / without conditions",
+    "smoothing": "raw / smoothed output",
 }
 START_EXAMPLE = "two_prompts"
 DELETE_CACHE = (3600, 12 * 3600)  # gradio deletes its temp files (uploads) 12 h old, checking hourly
@@ -294,6 +295,9 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
             elif mode == COMPARE_MODES["conditions"]:
                 runs = [RunSettings(int(n_steps), float(weight), base),
                         RunSettings(int(n_steps), float(weight), base, drop_conditions=True)]
+            elif mode == COMPARE_MODES["smoothing"]:
+                runs = [RunSettings(int(n_steps), float(weight), base, smooth=0.0),
+                        RunSettings(int(n_steps), float(weight), base, smooth=generator.default_smoothing())]
             else:
                 runs = [RunSettings(s, float(weight), base) for s in (1, 5, 50)]
             try:

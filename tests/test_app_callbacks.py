@@ -139,3 +139,16 @@ def test_compare_three_step_counts(studio):
     paths = [Path(_value(v)) for v in videos]
     assert all(p.suffix == ".mp4" and p.is_file() for p in paths) and len(set(paths)) == 3
     assert all(f"{n} step" in table for n in (1, 5, 50)) and "sampling s" in table
+
+
+def test_compare_raw_and_smoothed_output(studio):
+    from app.examples import load_example
+
+    client, _ = studio
+    spec = load_example("text_only")
+    spec["duration"] = 1.0
+    spec["tracks"][0]["end"] = 1.0
+    *videos, table = client.predict(spec, "raw / smoothed output", 2, 2.5, 0, api_name="/compare")
+    shown = [_value(v) for v in videos if _value(v)]
+    assert len(shown) == 2 and all(Path(p).suffix == ".mp4" for p in shown)
+    assert "raw sampler output" in table and "smoothing 2 frames" in table
