@@ -117,7 +117,7 @@ class Generator:
 
     def default_smoothing(self) -> float:
         """The checkpoint's output smoothing in frames, or SMOOTH_FOR_COMPARISON when it has none."""
-        return float(getattr(self.pipeline(), "smooth_sigma", 0.0)) or SMOOTH_FOR_COMPARISON
+        return float(self.pipeline().smooth_sigma) or SMOOTH_FOR_COMPARISON
 
     def _use_tiny(self, reason: str) -> None:
         from genmo.pipeline import GenmoPipeline

@@ -30,7 +30,7 @@ from genmo.diffusion import DDIMSampler, NoiseSchedule
 from genmo.diffusion.ddim import ProgressCallback
 from genmo.errors import UserInputError
 from genmo.model.checkpoint import load_denoiser
-from genmo.model.config import GenmoConfig, ModelConfig
+from genmo.model.config import MAX_SMOOTH_SIGMA, GenmoConfig, ModelConfig
 from genmo.model.denoiser import GenmoDenoiser
 from genmo.motion import LAYOUT, MOTION_DIM, Motion, Normalizer, decode
 from genmo.motion.representation import encode, field_mask
@@ -231,8 +231,8 @@ class GenmoPipeline:
         smooth = float(smooth if smooth is not None else self.smooth_sigma)
         if not 1 <= steps <= 50:
             raise UserInputError(f"steps must be between 1 and 50, got {steps}")
-        if not 0.0 <= smooth <= 10.0:
-            raise UserInputError(f"smoothing must be between 0 and 10 frames, got {smooth}")
+        if not 0.0 <= smooth <= MAX_SMOOTH_SIGMA:
+            raise UserInputError(f"smoothing must be between 0 and {MAX_SMOOTH_SIGMA:g} frames, got {smooth}")
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         if progress is not None:

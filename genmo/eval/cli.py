@@ -116,9 +116,10 @@ def run(args: argparse.Namespace) -> int:
     from genmo.data.corpus import load_corpus
     from genmo.eval.evaluator import default_evaluator_dir, train_evaluator
     from genmo.eval.report import markdown_report
+    from genmo.model.config import MAX_SMOOTH_SIGMA
 
-    if args.smooth is not None and not 0.0 <= args.smooth <= 10.0:
-        raise ValueError(f"--smooth must be in [0, 10] frames, got {args.smooth}")
+    if args.smooth is not None and not 0.0 <= args.smooth <= MAX_SMOOTH_SIGMA:
+        raise ValueError(f"--smooth must be in [0, {MAX_SMOOTH_SIGMA:g}] frames, got {args.smooth}")
     evaluator_dir = args.evaluator or default_evaluator_dir()
     corpus = load_corpus(args.data)
     if args.train_evaluator:

@@ -51,6 +51,9 @@ class ModelConfig:
             raise ValueError(f"model.dropout must be in [0, 1), got {self.dropout}")
 
 
+MAX_SMOOTH_SIGMA = 10.0  # frames: the largest output smoothing a config, the CLI or the studio accepts
+
+
 @dataclass
 class DiffusionConfig:
     """Noise schedule and sampler defaults."""
@@ -72,8 +75,8 @@ class DiffusionConfig:
             raise ValueError(f"diffusion.num_timesteps must be >= 2, got {self.num_timesteps}")
         if not 1 <= self.sample_steps <= self.num_timesteps:
             raise ValueError(f"diffusion.sample_steps must be in 1..{self.num_timesteps}, got {self.sample_steps}")
-        if not 0.0 <= self.smooth_sigma <= 10.0:
-            raise ValueError(f"diffusion.smooth_sigma must be in [0, 10] frames, got {self.smooth_sigma}")
+        if not 0.0 <= self.smooth_sigma <= MAX_SMOOTH_SIGMA:
+            raise ValueError(f"diffusion.smooth_sigma must be in [0, {MAX_SMOOTH_SIGMA:g}] frames, got {self.smooth_sigma}")
 
 
 @dataclass
