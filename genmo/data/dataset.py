@@ -14,6 +14,8 @@ vector):
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,25 @@ from genmo.data.corpus import Corpus, load_corpus
 from genmo.data.projection import observe_2d
 
 _MIRROR = np.diag([-1.0, 1.0, 1.0])
+_SIDE_WORDS = re.compile(r"\b(left|right|leftward|rightward|leftwards|rightwards)\b", re.IGNORECASE)
+_SIDE_SWAP = {"left": "right", "right": "left", "leftward": "rightward", "rightward": "leftward",
+              "leftwards": "rightwards", "rightwards": "leftwards"}
+
+
+def mirror_text(text: str) -> str:
+    """The sentence of a mirrored motion: every left/right word swapped, capitalisation kept."""
+    def swap(match: re.Match) -> str:
+        word = match.group(0)
+        out = _SIDE_SWAP[word.lower()]
+        return out.capitalize() if word[0].isupper() else out
+
+    return _SIDE_WORDS.sub(swap, text)
+
+
+def window_label(clip: dict) -> str:
+    """The label a window is balanced by: its clip's action (or its source when it has none)."""
+    labels = clip.get("labels") or {}
+    return f"{clip['source']}:{labels.get('action', '')}"
 
 
 def mirror_motion(local_rots: np.ndarray, trans: np.ndarray, rest_joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -57,7 +78,7 @@ class MotionWindows(Dataset):
     Windows start every ``stride`` frames (clips shorter than a window give one padded
     window). ``two_d_prob`` of the samples get a synthetic 2D observation through a fresh
     random camera; ``yaw_aug`` turns each window by a random heading; ``mirror_prob`` mirrors
-    it (text mentioning left/right is then dropped).
+    it (and swaps left and right in its text).
     """
 
     def __init__(self, corpus: Corpus | str | Path, split: str = "train", window: int = 120, stride: int = 30,
@@ -80,6 +101,12 @@ class MotionWindows(Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
+    def sample_weights(self, power: float = 0.5) -> np.ndarray:
+        """Per-window sampling weights count(label) ** -power (power 1 = every label equally often)."""
+        labels = [window_label(self.clips[ci]) for ci, _ in self.items]
+        counts = Counter(labels)
+        return np.array([counts[label] ** -power for label in labels], dtype=np.float64)
+
     def __getitem__(self, index: int) -> dict:
         ci, start = self.items[index]
         clip = self.clips[ci]
@@ -93,7 +120,7 @@ class MotionWindows(Dataset):
         mirrored = self.mirror_prob > 0 and rng.random() < self.mirror_prob
         if mirrored:
             rots, trans = mirror_motion(rots, trans, self.rest)
-            texts = [t for t in texts if "left" not in t.lower() and "right" not in t.lower()]
+            texts = [mirror_text(t) for t in texts]
         if texts:
             text = texts[int(rng.integers(len(texts)))]
         if self.yaw_aug:

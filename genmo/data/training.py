@@ -17,6 +17,7 @@ from genmo.conditions.keypoints2d import VideoObservation, condition_arrays
 from genmo.data.clip import default_rest_joints
 from genmo.data.dataset import MotionWindows
 from genmo.model.batch import empty_conditions
+from genmo.model.config import TrainConfig
 from genmo.motion.normalizer import Normalizer
 from genmo.motion.representation import CAMERA_FIELDS, encode, field_mask
 
@@ -122,10 +123,12 @@ def fit_normalizer(dataset: MotionWindows, collator: WindowCollator, windows: in
     return stats
 
 
-def training_sets(data_dir: Path, seq_len: int, normalizer: Normalizer | None):
+def training_sets(data_dir: Path, train_cfg: TrainConfig, normalizer: Normalizer | None):
     """(train set, val set, normaliser, collate_fn) for `genmo train --data DIR`."""
-    train = MotionWindows(data_dir, "train", window=seq_len, stride=max(1, seq_len // 4), mirror_prob=0.5)
-    val = MotionWindows(data_dir, "val", window=seq_len, stride=seq_len, seed=0)
+    seq_len = train_cfg.seq_len
+    train = MotionWindows(data_dir, "train", window=seq_len, stride=max(1, seq_len // 4), mirror_prob=0.5,
+                          two_d_prob=train_cfg.two_d_prob)
+    val = MotionWindows(data_dir, "val", window=seq_len, stride=seq_len, seed=0, two_d_prob=train_cfg.two_d_prob)
     collator = WindowCollator(None)
     if normalizer is None:
         normalizer = fit_normalizer(train, collator)

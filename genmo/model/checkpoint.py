@@ -45,7 +45,7 @@ def load_denoiser(folder: str | Path, ema: bool = True, device: str | torch.devi
     if not (folder / CONFIG_FILE).is_file():
         raise ValueError(f"{folder}: not a checkpoint folder (no {CONFIG_FILE})")
     cfg = GenmoConfig.load(folder / CONFIG_FILE)
-    model = GenmoDenoiser(cfg.model)
+    model = GenmoDenoiser(cfg.model, cfg.diffusion.num_timesteps)
     weights = folder / EMA_FILE if ema and (folder / EMA_FILE).is_file() else folder / MODEL_FILE
     load_weights(model, weights)
     normalizer = Normalizer.load(folder / NORMALIZER_FILE)

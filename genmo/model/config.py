@@ -22,6 +22,8 @@ COND_DIMS: dict[str, tuple[int, ...]] = {
     "video": (1024,),
 }
 TEXT_DIM = 384
+PREDICTIONS = ("x0", "v")
+LOSS_TERMS = ("simple", "joints_local", "transl", "joints_world", "joints_cam", "contacts", "foot_skate", "reproj")
 
 
 @dataclass
@@ -38,6 +40,10 @@ class ModelConfig:
     attn_block: int = 64  # query block size of the chunked sliding attention
     kp_embed: int = 32  # per-joint embedding width of the 2D keypoints
     text_dim: int = TEXT_DIM
+    # v3 (all off = the v1/v2 denoiser, so older checkpoints load unchanged):
+    adaln: bool = False  # timestep + pooled text modulate every block (AdaLN-zero, as in DiT)
+    prediction: str = "x0"  # "x0": the head is x_0; "v": x_0 = sqrt(abar) x_t + sqrt(1 - abar) head (a skip from x_t)
+    text_layers: int = 0  # trainable transformer layers over the frozen text-encoder token states
 
     def validate(self) -> None:
         if self.d_model % self.n_heads:
@@ -49,6 +55,10 @@ class ModelConfig:
                 raise ValueError(f"model.{name} must be >= 1, got {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"model.dropout must be in [0, 1), got {self.dropout}")
+        if self.prediction not in PREDICTIONS:
+            raise ValueError(f"model.prediction must be one of {PREDICTIONS}, got {self.prediction!r}")
+        if self.text_layers < 0:
+            raise ValueError(f"model.text_layers must be >= 0, got {self.text_layers}")
 
 
 MAX_SMOOTH_SIGMA = 10.0  # frames: the largest output smoothing a config, the CLI or the studio accepts
@@ -103,6 +113,8 @@ class TrainConfig:
     loss_weights: dict[str, float] = field(
         default_factory=lambda: {
             "simple": 1.0,
+            "joints_local": 0.0,
+            "transl": 0.0,
             "joints_world": 10.0,
             "joints_cam": 10.0,
             "contacts": 1.0,
@@ -113,15 +125,19 @@ class TrainConfig:
     p_frame_drop: float = 0.1  # per (sample, frame, condition) exists-flag dropout
     p_text_drop: float = 0.1  # per sample
     p_music_drop: float = 0.1  # per sample
-    p_obs_drop_for_gen: float = 0.5  # 2D/video removed for text/music samples, per sample
+    p_obs_drop_for_gen: float = 0.5  # 2D, bbox, video and camera removed for text/music samples, per sample
+    p_gen_drop_for_est: float = 0.0  # text and music removed for samples that keep their 2D, per sample
+    two_d_prob: float = 0.5  # share of training windows observed by a virtual camera (estimation samples)
+    balanced_sampling: bool = False  # draw windows with weight count(label) ** -0.5 instead of uniformly
 
     def validate(self) -> None:
         if self.mode not in ("dual", "diffusion_only", "regression_only"):
             raise ValueError(f"train.mode must be dual, diffusion_only or regression_only, got {self.mode!r}")
-        unknown = set(self.loss_weights) - {"simple", "joints_world", "joints_cam", "contacts", "foot_skate", "reproj"}
+        unknown = set(self.loss_weights) - set(LOSS_TERMS)
         if unknown:
             raise ValueError(f"train.loss_weights: unknown terms {sorted(unknown)}")
-        for name in ("p_frame_drop", "p_text_drop", "p_music_drop", "p_obs_drop_for_gen"):
+        for name in ("p_frame_drop", "p_text_drop", "p_music_drop", "p_obs_drop_for_gen", "p_gen_drop_for_est",
+                     "two_d_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"train.{name} must be a probability, got {getattr(self, name)}")
         for name in ("steps", "batch_size", "seq_len", "val_every", "ckpt_every", "log_every"):

@@ -8,6 +8,16 @@
     head: LN -> MLP -> x_0 (B, T, motion_dim)
 
 Every residual branch has a per-channel gate initialised to zero (GENMO_FACTS §5).
+
+v3 options (ModelConfig; all off reproduces the v1/v2 denoiser exactly):
+- text_layers: a few trainable transformer layers over the frozen text-encoder token states;
+- adaln: the timestep embedding plus the pooled state of the prompt covering each frame
+  modulate every self-attention block and its MLP (AdaLN-zero: shift, scale and gate from a
+  zero-initialised Linear, as in DiT); the timestep then no longer enters through the tokens;
+- prediction "v": x_0 = sqrt(abar_t) x_t + sqrt(1 - abar_t) F, a skip from x_t with the
+  timestep-dependent weights of EDM's preconditioning in variance-preserving form (F is minus
+  the v of v-prediction). At t = T-1 from zeros this is sqrt(1 - abar) F, so the estimation pass
+  and in-painting are unchanged.
 """
 
 from __future__ import annotations
@@ -16,11 +26,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from genmo.diffusion.schedule import cosine_alphas_cumprod
 from genmo.model.attention import (additive_mask, apply_rope_complex, chunked_window_attention, dense_attention,
                                    rope_rotation)
 from genmo.model.batch import check_conditions
 from genmo.model.config import ModelConfig
-from genmo.model.embedders import ConditionFusion, TimestepEmbedder, mlp, sinusoidal
+from genmo.model.embedders import ConditionFusion, TimestepEmbedder, mlp, sinusoidal, zero_init
 
 ATTENTION_MODES = ("auto", "chunked", "dense_over_window", "full")
 
@@ -36,8 +47,12 @@ class GatedMLP(nn.Module):
                                  nn.Dropout(cfg.dropout), nn.Linear(hidden, cfg.d_model), nn.Dropout(cfg.dropout))
         self.gate = nn.Parameter(torch.zeros(cfg.d_model))
 
-    def forward(self, h: Tensor) -> Tensor:
-        return h + self.gate * self.mlp(self.norm(h))
+    def forward(self, h: Tensor, mod: Tensor | None = None) -> Tensor:
+        """mod (B, T, 3D): AdaLN shift, scale, gate, or None."""
+        if mod is None:
+            return h + self.gate * self.mlp(self.norm(h))
+        shift, scale, gate = mod.chunk(3, dim=-1)
+        return h + (self.gate + gate) * self.mlp(self.norm(h) * (1 + scale) + shift)
 
 
 class SelfAttentionBlock(nn.Module):
@@ -52,10 +67,17 @@ class SelfAttentionBlock(nn.Module):
         self.gate = nn.Parameter(torch.zeros(cfg.d_model))
         self.ff = GatedMLP(cfg)
 
-    def forward(self, h: Tensor, rope: Tensor, key_valid: Tensor | None, mode: str) -> Tensor:
-        """h (B, T, D); rope: the complex rotation table (T, head_dim / 2) of `rope_rotation`."""
+    def forward(self, h: Tensor, rope: Tensor, key_valid: Tensor | None, mode: str, mod: Tensor | None = None) -> Tensor:
+        """h (B, T, D); rope: the complex rotation table (T, head_dim / 2) of `rope_rotation`;
+        mod (B, T, 6D): AdaLN shift, scale, gate of the attention and of the MLP, or None."""
         b, length, d = h.shape
-        qkv = self.qkv(self.norm(h)).view(b, length, 3, self.cfg.n_heads, -1).permute(2, 0, 3, 1, 4)
+        normed = self.norm(h)
+        gate = self.gate
+        if mod is not None:
+            shift, scale, g = mod[..., : 3 * d].chunk(3, dim=-1)
+            normed = normed * (1 + scale) + shift
+            gate = gate + g
+        qkv = self.qkv(normed).view(b, length, 3, self.cfg.n_heads, -1).permute(2, 0, 3, 1, 4)
         q, k = apply_rope_complex(qkv[:2], rope)  # q and k rotated in one pass
         v = qkv[2]
         p = self.cfg.dropout if self.training else 0.0
@@ -66,8 +88,8 @@ class SelfAttentionBlock(nn.Module):
             out = dense_attention(q, k, v, key_valid, w, p)
         else:
             out = chunked_window_attention(q, k, v, key_valid, w, self.cfg.attn_block, p)
-        h = h + self.gate * self.proj(out.transpose(1, 2).reshape(b, length, d))
-        return self.ff(h)
+        h = h + gate * self.proj(out.transpose(1, 2).reshape(b, length, d))
+        return self.ff(h, None if mod is None else mod[..., 3 * d:])
 
 
 class MultiTextBlock(nn.Module):
@@ -121,10 +143,34 @@ class MultiTextBlock(nn.Module):
         return F.linear(mixed, self.proj.weight) + weights.sum(dim=1)[..., None] * self.proj.bias
 
 
+class TextEncoderBlock(nn.Module):
+    """A pre-norm transformer layer over one prompt's token states (B, L, D), padding masked."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.d_model
+        self.norm = nn.LayerNorm(d, eps=1e-6)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.ff = nn.Sequential(nn.LayerNorm(d, eps=1e-6), mlp(d, 2 * d, d, cfg.dropout))
+
+    def forward(self, x: Tensor, token_mask: Tensor) -> Tensor:
+        """x (B, L, D); token_mask (B, L) bool (a row without tokens attends to all of them)."""
+        b, n, d = x.shape
+        qkv = self.qkv(self.norm(x)).view(b, n, 3, self.cfg.n_heads, -1).permute(2, 0, 3, 1, 4)
+        allowed = token_mask | ~token_mask.any(dim=-1, keepdim=True)
+        bias = additive_mask(allowed[:, None, None, :], x.dtype)
+        p = self.cfg.dropout if self.training else 0.0
+        out = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=bias, dropout_p=p)
+        x = x + self.proj(out.transpose(1, 2).reshape(b, n, d))
+        return x + self.ff(x)
+
+
 class GenmoDenoiser(nn.Module):
     """Predicts the clean normalised motion x_0 from a noisy x_t, the step t and the conditions."""
 
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, num_timesteps: int = 1000):
         super().__init__()
         cfg.validate()
         self.cfg = cfg
@@ -133,10 +179,51 @@ class GenmoDenoiser(nn.Module):
         self.timestep = TimestepEmbedder(d)
         self.in_proj = nn.Linear(cfg.motion_dim + d, d)
         self.text_proj = nn.Linear(cfg.text_dim, d)
+        self.text_encoder = nn.ModuleList(TextEncoderBlock(cfg) for _ in range(cfg.text_layers))
         self.text_blocks = nn.ModuleList(MultiTextBlock(cfg) for _ in range(cfg.n_layers))
         self.attn_blocks = nn.ModuleList(SelfAttentionBlock(cfg) for _ in range(cfg.n_layers))
         self.out_norm = nn.LayerNorm(d, eps=1e-6)
         self.head = mlp(d, d, cfg.motion_dim)
+        if cfg.adaln:
+            self.text_pool = nn.Linear(d, d)
+            self.modulation = nn.ModuleList(zero_init(nn.Linear(d, 6 * d)) for _ in range(cfg.n_layers))
+        if cfg.prediction == "v":
+            abar = cosine_alphas_cumprod(num_timesteps).float()
+            self.register_buffer("skip_scale", abar.sqrt(), persistent=False)
+            self.register_buffer("out_scale", (1 - abar).sqrt(), persistent=False)
+
+    def encode_text(self, batch: dict) -> Tensor:
+        """Text token features (B, K, L, D): projection + positions, the trainable text layers, padding zeroed."""
+        tokens = batch["text_tokens"]
+        token_mask = batch["text_token_mask"]
+        positions = torch.arange(tokens.shape[2], device=tokens.device)
+        text = self.text_proj(tokens) + sinusoidal(positions, self.cfg.d_model).to(tokens.dtype)
+        if len(self.text_encoder):
+            b, k, n, d = text.shape
+            flat, flat_mask = text.reshape(b * k, n, d), token_mask.reshape(b * k, n)
+            for block in self.text_encoder:
+                flat = block(flat, flat_mask)
+            text = flat.view(b, k, n, d)
+        return text * token_mask[..., None].to(text.dtype)
+
+    def modulations(self, t_emb: Tensor, text: Tensor | None, batch: dict, omega: Tensor) -> list[Tensor]:
+        """Per-layer AdaLN parameters (B, T, 6D) from the timestep and the pooled prompt of each frame.
+
+        Conditioning vectors c_0 = t_emb (frames no prompt covers) and c_k = t_emb + pool(text_k)
+        are modulated once each; a frame takes the mean over the prompts that cover it.
+        """
+        b, k = omega.shape[:2]
+        c = t_emb[:, None, :]
+        weights = (~omega.any(dim=1)).to(t_emb.dtype)[..., None]  # (B, T, 1): no prompt
+        if text is not None:
+            token_mask = batch["text_token_mask"][..., None].to(text.dtype)
+            pooled = (text * token_mask).sum(2) / token_mask.sum(2).clamp(min=1)  # (B, K, D)
+            c = torch.cat([c, t_emb[:, None, :] + self.text_pool(pooled)], dim=1)  # (B, K+1, D)
+            cover = omega.transpose(1, 2).to(t_emb.dtype)  # (B, T, K)
+            cover = cover / cover.sum(-1, keepdim=True).clamp(min=1)
+            weights = torch.cat([weights, cover], dim=-1)  # (B, T, K+1)
+        c = F.silu(c)
+        return [torch.einsum("btk,bkd->btd", weights, layer(c)) for layer in self.modulation]
 
     def forward(self, x_t: Tensor, t: Tensor, batch: dict, attention: str = "auto") -> Tensor:
         """x_t (B, T, motion_dim); t (B,) long; batch: the condition keys of genmo.model.batch.
@@ -154,21 +241,26 @@ class GenmoDenoiser(nn.Module):
             raise ValueError("x_t: needs at least one frame")
         check_conditions(batch, length)
         t = t.expand(b) if t.ndim == 0 else t
-        f_cond = self.fusion(batch["cond"], batch["cond_mask"]) + self.timestep(t)[:, None, :]
+        t_emb = self.timestep(t)
+        f_cond = self.fusion(batch["cond"], batch["cond_mask"])
+        if not self.cfg.adaln:
+            f_cond = f_cond + t_emb[:, None, :]
         h = self.in_proj(torch.cat([x_t, f_cond.to(x_t.dtype)], dim=-1))
 
         omega = batch["text_windows"] & batch["text_present"][..., None]
         text = None
         if torch.is_grad_enabled() or bool(omega.any()):  # inference shortcut when no text applies
-            tokens = batch["text_tokens"]
-            positions = torch.arange(tokens.shape[2], device=tokens.device)
-            text = self.text_proj(tokens) + sinusoidal(positions, self.cfg.d_model).to(tokens.dtype)
-            text = text * batch["text_token_mask"][..., None].to(text.dtype)
+            text = self.encode_text(batch)
+        mods = self.modulations(t_emb, text, batch, omega) if self.cfg.adaln else [None] * self.cfg.n_layers
 
         key_valid = batch["valid"]
         key_valid = None if bool(key_valid.all()) else key_valid
         rope = rope_rotation(length, self.cfg.d_model // self.cfg.n_heads, x_t.device)
-        for text_block, attn_block in zip(self.text_blocks, self.attn_blocks):
+        for text_block, attn_block, mod in zip(self.text_blocks, self.attn_blocks, mods):
             h = text_block(h, text, batch["text_token_mask"], omega)
-            h = attn_block(h, rope, key_valid, attention)
-        return self.head(self.out_norm(h))
+            h = attn_block(h, rope, key_valid, attention, mod)
+        out = self.head(self.out_norm(h))
+        if self.cfg.prediction == "v":
+            tt = t.long()
+            out = self.skip_scale[tt][:, None, None] * x_t + self.out_scale[tt][:, None, None] * out
+        return out

@@ -48,7 +48,7 @@ def _real(data_dir: Path, cfg: GenmoConfig, normalizer: Normalizer | None):
     except ModuleNotFoundError:
         raise ValueError("--data: the training data pipeline (genmo.data.training) is not available; "
                          "use --synthetic N") from None
-    return hooks.training_sets(data_dir, cfg.train.seq_len, normalizer)
+    return hooks.training_sets(data_dir, cfg.train, normalizer)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,11 +4,13 @@
 - generation mode (all samples): t ~ U{0..T-1}, x_t = q_sample(x_0, t), regress x_0;
 - 2D-only samples (has_2d and not has_3d): their x_0 target is the detached estimation
   prediction x̂_0 (estimation-guided generation) and only the 2D reprojection loss applies.
-Terms: simple (MSE on normalised x_0; camera fields only where has_2d), joints_world and
-joints_cam (FK through `genmo.motion.representation.decode`), contacts (MSE on the contact
-channels), foot_skate (foot joint speed where the ground truth is in contact) and reproj
-(camera-space joints projected with the sample's intrinsics into normalised bbox coordinates,
-compared with the observed 2D keypoints).
+Terms: simple (MSE on normalised x_0; camera fields only where has_2d); joints_local (MSE of the
+pelvis-relative joints posed with the root tilt only, so no heading or trajectory drift enters);
+transl (L1 of the rolled-out pelvis path); joints_world (MSE of the world joints, trajectory
+included: the v1/v2 term, off in v3 configs); joints_cam (MSE of pelvis-relative camera-space
+joints); contacts (MSE on the contact channels); foot_skate (foot joint speed where the ground
+truth is in contact) and reproj (camera-space joints projected with the sample's intrinsics into
+normalised bbox coordinates, compared with the observed 2D keypoints).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from genmo.body.skeleton import CONTACT_JOINTS, FOOT_JOINTS
+from genmo.body.kinematics import forward_kinematics
+from genmo.body.rotations import rot6d_to_matrix
+from genmo.body.skeleton import CONTACT_JOINTS, FOOT_JOINTS, NUM_JOINTS
 from genmo.diffusion.schedule import NoiseSchedule
 from genmo.model.batch import select
 from genmo.model.config import GenmoConfig
@@ -27,6 +31,7 @@ from genmo.motion.representation import CAMERA_FIELDS, LAYOUT, decode, field_mas
 COCO_BODY = (5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
 SMPL_FOR_COCO_BODY = (16, 17, 18, 19, 20, 21, 1, 2, 4, 5, 7, 8)
 MIN_DEPTH = 0.3
+OBSERVATION_KEYS = ("kp2d", "bbox", "video", "cam_angvel")
 FPS = 30.0
 
 
@@ -42,6 +47,17 @@ def project_to_bbox(points_cam: Tensor, intrinsics: Tensor, bbx_xys: Tensor) -> 
     uv = torch.stack((k[..., 0, 0] * xy[..., 0] + k[..., 0, 2], k[..., 1, 1] * xy[..., 1] + k[..., 1, 2]), dim=-1)
     centre, size = bbx_xys[..., None, :2], bbx_xys[..., None, 2:3].clamp(min=1e-3)
     return 2 * (uv - centre) / size
+
+
+def local_joints(x: Tensor, rest_joints: Tensor) -> Tensor:
+    """Pelvis-relative joints (B, T, 24, 3) of unnormalised motion vectors posed with the root tilt
+    only (heading removed): the body's shape of pose, free of the integrated heading and path."""
+    root = rot6d_to_matrix(x[..., LAYOUT["root_tilt"]])
+    body = rot6d_to_matrix(x[..., LAYOUT["body_pose"]].unflatten(-1, (NUM_JOINTS - 1, 6)))
+    rots = torch.cat((root[..., None, :, :], body), dim=-3)
+    rest = rest_joints[..., None, :, :]
+    _, joints = forward_kinematics(rots, rest, torch.zeros_like(x[..., :3]))
+    return joints
 
 
 def _masked_mean(err: Tensor, mask: Tensor) -> Tensor:
@@ -79,10 +95,16 @@ class DualModeLoss(nn.Module):
         text_present = batch["text_present"] & (torch.rand(b, 1, device=dev) >= tc.p_text_drop)
         cond_mask["music"] &= (torch.rand(b, 1, device=dev) >= tc.p_music_drop)
         generative = batch["text_present"].any(dim=1) | batch["cond_mask"]["music"].any(dim=1)
+        observed = batch["cond_mask"]["kp2d"].any(dim=1) | batch["cond_mask"]["video"].any(dim=1)
         if tc.mode != "regression_only":
+            # generation samples: the observation AND its camera go together (neither exists when generating)
             drop_obs = generative & (torch.rand(b, device=dev) < tc.p_obs_drop_for_gen)
-            for key in ("kp2d", "bbox", "video"):
+            for key in OBSERVATION_KEYS:
                 cond_mask[key] &= ~drop_obs[:, None]
+            # estimation samples: mostly without text and music, so 2D is never a shortcut around them
+            drop_gen = observed & ~drop_obs & (torch.rand(b, device=dev) < tc.p_gen_drop_for_est)
+            text_present = text_present & ~drop_gen[:, None]
+            cond_mask["music"] &= ~drop_gen[:, None]
         out["cond_mask"] = cond_mask
         out["text_present"] = text_present
         out["has_2d"] = batch["has_2d"] & cond_mask["kp2d"].any(dim=1)
@@ -99,6 +121,9 @@ class DualModeLoss(nn.Module):
         rest = batch["rest_joints"]
         dp, dg = decode(pred, rest), decode(gt, rest)
         terms["joints_world"] = _masked_mean((dp["joints_world"] - dg["joints_world"]) ** 2, valid[..., None, None])
+        rel = local_joints(pred, rest) - local_joints(gt, rest)
+        terms["joints_local"] = _masked_mean(rel ** 2, valid[..., None, None])
+        terms["transl"] = _masked_mean((dp["root_pos"] - dg["root_pos"]).abs(), valid[..., None])
         rel_p = dp["joints_cam"] - dp["joints_cam"][..., :1, :]
         rel_g = dg["joints_cam"] - dg["joints_cam"][..., :1, :]
         cam_valid = valid & batch["has_2d_orig"][:, None]

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler, WeightedRandomSampler
 from tqdm import tqdm
 
 from genmo.diffusion.schedule import NoiseSchedule
@@ -57,6 +57,17 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
             e.copy_(m)
 
 
+def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """AdamW groups: weight decay on matrices only; gates, norms, biases and embeddings are exempt
+    (decaying a zero-initialised gate pulls a residual branch back towards off)."""
+    decay, exempt = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (decay if param.ndim >= 2 and "invisible" not in name else exempt).append(param)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": exempt, "weight_decay": 0.0}]
+
+
 def _batches(loader: DataLoader, start_epoch: int) -> Iterator[tuple[int, dict]]:
     epoch = start_epoch
     while True:
@@ -79,7 +90,7 @@ class Trainer:
         self.progress = progress and self.info.is_main
         torch.manual_seed(cfg.train.seed + self.info.rank)
         self.normalizer = normalizer
-        self.model = GenmoDenoiser(cfg.model).to(self.info.device)
+        self.model = GenmoDenoiser(cfg.model, cfg.diffusion.num_timesteps).to(self.info.device)
         self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)
         schedule = NoiseSchedule(cfg.diffusion.num_timesteps)
         self.loss = DualModeLoss(self.model, cfg, schedule, normalizer).to(self.info.device)
@@ -88,13 +99,11 @@ class Trainer:
         if self.info.distributed:
             ids = [self.info.device.index] if self.info.device.type == "cuda" else None
             self.wrapped = DistributedDataParallel(self.loss, device_ids=ids)
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.train.lr,
-                                           weight_decay=cfg.train.weight_decay)
+        self.optimizer = torch.optim.AdamW(parameter_groups(self.model, cfg.train.weight_decay), lr=cfg.train.lr)
         tc = cfg.train
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: lr_factor(s, tc.warmup_steps, tc.steps, tc.min_lr_ratio))
-        sampler = (DistributedSampler(train_set, shuffle=True, seed=tc.seed, drop_last=True)
-                   if self.info.distributed else RandomSampler(train_set))
+        sampler = self._sampler(train_set)
         per_rank = max(1, tc.batch_size // self.info.world_size)
         if len(train_set) < per_rank * (self.info.world_size if self.info.distributed else 1):
             raise ValueError(f"training set has {len(train_set)} samples, fewer than one batch of {tc.batch_size}")
@@ -107,6 +116,16 @@ class Trainer:
                                          collate_fn=collate_fn, pin_memory=pin)
         self.step = 0
         self.epoch = 0
+
+    def _sampler(self, train_set: Dataset):
+        """Uniform windows, or label-balanced ones (train.balanced_sampling, single process)."""
+        tc = self.cfg.train
+        if self.info.distributed:
+            return DistributedSampler(train_set, shuffle=True, seed=tc.seed, drop_last=True)
+        if tc.balanced_sampling and hasattr(train_set, "sample_weights"):
+            weights = torch.as_tensor(train_set.sample_weights(), dtype=torch.float64)
+            return WeightedRandomSampler(weights, num_samples=len(train_set), replacement=True)
+        return RandomSampler(train_set)
 
     # --- checkpoints ---------------------------------------------------------------------
     def save(self) -> None:
