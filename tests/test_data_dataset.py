@@ -10,7 +10,7 @@ from scipy.spatial.transform import Rotation
 
 from genmo.data.clip import default_rest_joints, joints_of
 from genmo.data.corpus import Corpus, corpus_stats
-from genmo.data.dataset import MotionWindows, mirror_motion, rotate_yaw
+from genmo.data.dataset import MotionWindows, mirror_motion, mirror_text, rotate_yaw
 from genmo.data.labels import dance_sentences, deepmimic_action, label_sentences
 from genmo.data.sources import split_of
 
@@ -43,10 +43,10 @@ def test_windows_shapes_padding_and_keys(tmp_path) -> None:
     assert (short["obs"]["keypoints"][40:] == 0).all()
 
 
-def test_mirror_drops_sided_text_and_swaps_sides(tmp_path) -> None:
+def test_mirror_swaps_sided_text_and_sides(tmp_path) -> None:
     ds = MotionWindows(_corpus(tmp_path), "train", window=120, two_d_prob=0.0, mirror_prob=1.0, yaw_aug=False, seed=0)
     item = ds[2]
-    assert item["mirrored"] and item["text"] == ""
+    assert item["mirrored"] and item["text"] == "A person waves the right hand."
     rest = default_rest_joints()
     rots = Rotation.from_rotvec(np.random.default_rng(1).normal(0, 0.3, (5 * 24, 3))).as_matrix().reshape(5, 24, 3, 3)
     trans = np.random.default_rng(2).normal(0, 0.5, (5, 3))
@@ -91,3 +91,22 @@ def test_labels_variety_and_splits() -> None:
     for i in range(2000):
         counts[split_of(f"clip{i}")] += 1
     assert 1450 < counts["train"] < 1750 and counts["val"] > 120 and counts["test"] > 120
+
+
+def test_mirror_text_swaps_every_side_word_and_keeps_case() -> None:
+    assert mirror_text("Left hand up, then the right one.") == "Right hand up, then the left one."
+    assert mirror_text("walks leftward, turning RIGHT") == "walks rightward, turning Left"
+    assert mirror_text("a person bows") == "a person bows"
+    assert mirror_text("bright lefty") == "bright lefty"  # only whole words
+
+
+def test_sample_weights_balance_labels(tmp_path) -> None:
+    ds = MotionWindows(_corpus(tmp_path), "train", window=120, two_d_prob=0.0, yaw_aug=False, seed=0)
+    weights = ds.sample_weights(power=1.0)
+    labels = [ds.clips[ci]["labels"].get("action", "") for ci, _ in ds.items]
+    mass = {}
+    for label, w in zip(labels, weights):
+        mass[label] = mass.get(label, 0.0) + w
+    assert len(set(labels)) > 1
+    assert np.allclose(list(mass.values()), 1.0)  # every label drawn equally often at power 1
+    assert np.allclose(ds.sample_weights(power=0.0), 1.0)

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-TASKS = ("estimation", "occlusion", "text", "music", "inbetween", "multitext")
+TASKS = ("estimation", "occlusion", "text", "music", "inbetween", "multitext", "denoising", "behaviours")
 OCCLUSION = 0.3
 
 
@@ -28,6 +28,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="write the markdown report here")
     p.add_argument("--quick", action="store_true", help="few clips and steps (about a minute on a CPU)")
     p.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated subset of {','.join(TASKS)}")
+    p.add_argument("--denoising", action="store_true",
+                   help="only the denoising profile: x_0 error against t beside the trivial baselines")
+    p.add_argument("--behaviours", action="store_true",
+                   help="only the behaviour checks: a physical test of every action's prompt over 3 seeds")
+    p.add_argument("--plot", type=Path, help="with --denoising: also save the profile as a PNG plot")
     p.add_argument("--evaluator", type=Path, help="text/motion evaluator folder (default checkpoints/evaluator)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed")
     p.add_argument("--smooth", type=float, metavar="SIGMA",
@@ -46,6 +51,8 @@ def _log(message: str) -> None:
 
 def settings_for(quick: bool) -> dict:
     """Per-task settings: the full protocol, or the --quick one."""
+    from genmo.eval.behaviours import BehaviourSettings
+    from genmo.eval.denoising import DenoisingSettings
     from genmo.eval.estimation import EstimationSettings
     from genmo.eval.inbetween import InbetweenSettings
     from genmo.eval.multitext import MultiTextSettings
@@ -54,12 +61,14 @@ def settings_for(quick: bool) -> dict:
 
     if not quick:
         return {"estimation": EstimationSettings(), "text": TextSettings(), "music": MusicSettings(),
-                "inbetween": InbetweenSettings(), "multitext": MultiTextSettings()}
+                "inbetween": InbetweenSettings(), "multitext": MultiTextSettings(),
+                "denoising": DenoisingSettings(), "behaviours": BehaviourSettings()}
     return {"estimation": EstimationSettings(clips=6, max_frames=120, steps=(1, 5)),
             "text": TextSettings(clips=64, max_frames=120, steps=5, mm_texts=8, mm_generations=2, diversity_pairs=100),
             "music": MusicSettings(segment_frames=150, segments_per_clip=2, steps=5),
             "inbetween": InbetweenSettings(clips=8, frames=90, steps=5),
-            "multitext": MultiTextSettings(timelines=4, window_frames=45, steps=5)}
+            "multitext": MultiTextSettings(timelines=4, window_frames=45, steps=5),
+            "denoising": DenoisingSettings(windows=16), "behaviours": BehaviourSettings(seeds=(0, 1), min_pass=1, steps=5)}
 
 
 def _tasks(text: str) -> list[str]:
@@ -74,6 +83,8 @@ def evaluate(pipe, corpus, tasks: list[str], quick: bool, evaluator_dir: Path, s
     """Run the requested tasks; returns the result object (without checkpoint/corpus names)."""
     from dataclasses import asdict
 
+    from genmo.eval.behaviours import evaluate_behaviours
+    from genmo.eval.denoising import evaluate_denoising
     from genmo.eval.estimation import evaluate_estimation
     from genmo.eval.evaluator import load_evaluator
     from genmo.eval.inbetween import evaluate_inbetween
@@ -104,6 +115,10 @@ def evaluate(pipe, corpus, tasks: list[str], quick: bool, evaluator_dir: Path, s
                 result["inbetween"] = evaluate_inbetween(pipe, corpus, settings["inbetween"], seed=seed)
             elif task == "multitext":
                 result["multitext"] = evaluate_multitext(pipe, corpus, settings["multitext"], seed=seed)
+            elif task == "denoising":
+                result["denoising"] = evaluate_denoising(pipe, corpus, settings["denoising"], seed=seed)
+            elif task == "behaviours":
+                result["behaviours"] = evaluate_behaviours(pipe, settings["behaviours"])
         except ValueError as err:  # a task the corpus or the evaluator cannot support is reported, not fatal
             result["skipped"][task] = str(err).splitlines()[0]
             log(f"eval: {task} skipped: {result['skipped'][task]}")
@@ -127,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(summary))
         return 0
     tasks = _tasks(args.tasks)
+    if args.denoising or args.behaviours:
+        tasks = [t for t, on in (("denoising", args.denoising), ("behaviours", args.behaviours)) if on]
     from genmo.pipeline import GenmoPipeline
 
     if args.tiny_random:
@@ -138,6 +155,10 @@ def run(args: argparse.Namespace) -> int:
         pipe.smooth_sigma = args.smooth
     result = {"checkpoint": name, "corpus": str(args.data), "evaluator": str(evaluator_dir)}
     result.update(evaluate(pipe, corpus, tasks, args.quick, evaluator_dir, seed=args.seed))
+    if args.plot and "denoising" in result:
+        from genmo.eval.denoising import plot_profile
+
+        plot_profile(result["denoising"], args.plot)
     report = markdown_report(result)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -84,3 +84,24 @@ def evaluate_denoising(pipe, corpus: Corpus, settings: DenoisingSettings = Denoi
     out["beats_every_baseline"] = all(
         out["model"][j] < min(out[b][j] for b in BASELINES) for j in range(len(settings.steps)))
     return out
+
+
+def plot_profile(profile: dict, path) -> None:
+    """Save the profile (model and baselines against t, log scales) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.6), dpi=120)
+    for name, style in (("model", "o-"), ("copy_xt", "s--"), ("scaled_xt", "^--"), ("mean", ":")):
+        ax.plot(profile["t"], profile[name], style, label=name)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("diffusion step t")
+    ax.set_ylabel("x_0 error (normalised MSE)")
+    ax.set_title(f"Denoising profile ({profile['windows']} {profile['split']} windows)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -77,6 +77,19 @@ def markdown_report(result: dict) -> str:
         out += ["## Multi-text timelines", "", f"{multi['timelines']} timelines of {multi['prompts']} prompts × "
                 f"{multi['window_frames']} frames, {multi['steps']} steps; accelerations in m/s².", "",
                 table(MULTITEXT_COLUMNS, [("generated", multi)]), ""]
+    den = result.get("denoising")
+    if den:
+        names = ("model", "copy_xt", "scaled_xt", "mean")
+        lines = ["| t | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+        lines += [f"| {t} | " + " | ".join(f"{den[n][i]:.4f}" for n in names) + " |" for i, t in enumerate(den["t"])]
+        out += ["## Denoising profile", "", f"{den['windows']} {den['split']} windows; normalised MSE of x_0 over the "
+                f"world fields. Beats every baseline at every t: **{'yes' if den['beats_every_baseline'] else 'no'}**.",
+                "", *lines, ""]
+    beh = result.get("behaviours")
+    if beh:
+        from genmo.eval.behaviours import behaviour_table
+
+        out += ["## Behaviour checks", "", behaviour_table(beh), ""]
     skipped = result.get("skipped")
     if skipped:
         out += ["## Skipped", ""] + [f"- {k}: {v}" for k, v in skipped.items()] + [""]
