@@ -10,12 +10,14 @@ transl (L1 of the rolled-out pelvis path); joints_world (MSE of the world joints
 included: the v1/v2 term, off in v3 configs); joints_cam (MSE of pelvis-relative camera-space
 joints); contacts (MSE on the contact channels); foot_skate (foot joint speed where the ground
 truth is in contact) and reproj (camera-space joints projected with the sample's intrinsics into
-normalised bbox coordinates, compared with the observed 2D keypoints).
+normalised bbox coordinates, compared with the observed 2D keypoints; squared up to REPROJ_HUBER,
+linear beyond).
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genmo.body.kinematics import forward_kinematics
@@ -31,6 +33,7 @@ from genmo.motion.representation import CAMERA_FIELDS, LAYOUT, decode, field_mas
 COCO_BODY = (5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
 SMPL_FOR_COCO_BODY = (16, 17, 18, 19, 20, 21, 1, 2, 4, 5, 7, 8)
 MIN_DEPTH = 0.3
+REPROJ_HUBER = 0.2  # normalised bbox units (the box spans [-1, 1])
 OBSERVATION_KEYS = ("kp2d", "bbox", "video", "cam_angvel")
 FPS = 30.0
 
@@ -146,7 +149,10 @@ class DualModeLoss(nn.Module):
         kp = batch["kp2d_target"][..., list(COCO_BODY), :]
         visible = (kp[..., 2] > 0.5) & batch["kp2d_mask_target"][..., None] & batch["valid"][..., None]
         visible = visible & sample_mask[:, None, None]
-        return _masked_mean((uv - kp[..., :2]) ** 2, visible[..., None])
+        # squared error up to REPROJ_HUBER, linear beyond: a joint projected far off (a nearly
+        # degenerate camera early in training, or a high-noise step) cannot swamp the batch
+        err = 2 * F.huber_loss(uv, kp[..., :2], reduction="none", delta=REPROJ_HUBER)
+        return _masked_mean(err, visible[..., None])
 
     # --- one training step -----------------------------------------------------------------
     def forward(self, batch: dict) -> tuple[Tensor, dict[str, float]]:
