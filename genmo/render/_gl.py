@@ -20,14 +20,21 @@ if not hasattr(np, "infty"):
     np.infty = np.inf
 
 if os.environ["PYOPENGL_PLATFORM"] == "osmesa":
-    from genmo.render import _osmesa_compat
+    try:
+        from genmo.render import _osmesa_compat
 
-    _osmesa_compat.ensure()
+        _osmesa_compat.ensure()
+    except ModuleNotFoundError:
+        pass  # no PyOpenGL: the import below names the missing extra
 
-import OpenGL.contextdata  # noqa: E402
-import pyrender  # noqa: E402
-import pyrender.shader_program  # noqa: E402
-from OpenGL import GL  # noqa: E402
+try:
+    import OpenGL.contextdata  # noqa: E402
+    import pyrender  # noqa: E402
+    import pyrender.shader_program  # noqa: E402
+    from OpenGL import GL  # noqa: E402
+except ModuleNotFoundError as err:
+    raise ModuleNotFoundError(f"rendering needs the render extra (pip install 'genmo-studio[render]'): {err}",
+                              name=err.name) from None
 
 
 def _context_id() -> object:

@@ -1,0 +1,182 @@
+"""The timeline editor widget (a Gradio 6 ``gr.HTML`` with its own JS and CSS) and its state helpers.
+
+The widget's value is the timeline spec dict (DESIGN.md, version 1). The browser edits it and
+fires ``change``; Python sets it to load examples and projects. Media summaries (waveforms,
+beats, thumbnails) come from the ``inspect_media`` server function, restricted by a PathGuard.
+Between the server and its clients (the page, gradio_client) the spec travels as JSON text:
+gradio_client takes every dict with a "path" key for a file to download, so a spec dict would not
+survive the API.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from app.media import MAX_UPLOAD_BYTES, MediaError, PathGuard, inspect_media
+from genmo.spec import MAX_SPEC_BYTES, SpecError, load_spec
+
+STATIC = Path(__file__).resolve().parent / "static"
+TEMPLATE = '<div class="gtl" tabindex="0"></div>'
+KIND_NAMES = {"text": "text", "music": "music", "video": "video", "keypoints2d": "2D keypoint", "keyframe": "keyframe"}
+
+
+def empty_spec(duration: float = 8.0, fps: int = 30) -> dict[str, Any]:
+    """A timeline with no tracks."""
+    return {"version": 1, "fps": fps, "duration": duration, "sampler": {"steps": 5, "guidance": 2.5, "seed": 0},
+            "tracks": []}
+
+
+def parse_timeline(payload: Any) -> Any:
+    """The spec a client sent: JSON text parsed (at most MAX_SPEC_BYTES), anything else as it came."""
+    if not isinstance(payload, str):
+        return payload
+    if len(payload) > MAX_SPEC_BYTES:
+        raise gr.Error(f"the timeline is larger than {MAX_SPEC_BYTES // 1024} KiB")
+    try:
+        return json.loads(payload)
+    except ValueError as err:
+        raise gr.Error(f"the timeline is not valid JSON ({err})") from None
+
+from gradio.events import Dependency
+
+class TimelineEditor(gr.HTML):
+    """gr.HTML whose value (the spec) travels as JSON text; callbacks still take and return dicts."""
+
+    def preprocess(self, payload: Any) -> Any:
+        """JSON text (or a dict, from older clients) -> the spec dict the callbacks take."""
+        return parse_timeline(payload)
+
+    def postprocess(self, value: Any) -> str | None:
+        """The spec dict a callback returned -> JSON text for the page and API clients."""
+        return value if value is None or isinstance(value, str) else json.dumps(value)
+
+    def api_info(self) -> dict[str, Any]:
+        return {"type": "string", "description": "the timeline spec (DESIGN.md, version 1) as JSON text"}
+
+    def example_payload(self) -> str:
+        return json.dumps(empty_spec())
+
+    def example_value(self) -> dict[str, Any]:
+        return empty_spec()
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+def timeline_editor(value: dict[str, Any], guard: PathGuard, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> gr.HTML:
+    """The editor component; ``guard`` limits which server files it may inspect."""
+
+    def inspect_media_fn(payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            if not isinstance(payload, dict):
+                raise MediaError("bad request")
+            kind = str(payload.get("kind", ""))
+            path = guard.check(str(payload.get("path", "")))
+            return {"ok": True, "info": inspect_media(path, kind)}
+        except (ValueError, OSError) as err:
+            return {"ok": False, "error": one_line(err)}
+
+    inspect_media_fn.__name__ = "inspect_media"
+    return TimelineEditor(
+        value=value,
+        html_template=TEMPLATE,
+        css_template=(STATIC / "timeline.css").read_text(encoding="utf-8"),
+        js_on_load=(STATIC / "timeline.js").read_text(encoding="utf-8"),
+        apply_default_css=False,
+        server_functions=[inspect_media_fn],
+        elem_id="timeline",
+        max_upload_bytes=int(max_upload_bytes),
+    )
+
+
+def one_line(err: BaseException) -> str:
+    """The first line of an error message (its type name when empty)."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def fit_to_duration(spec: dict[str, Any], duration: float, fps: int | None = None) -> dict[str, Any]:
+    """A copy with a new duration (and fps): clips past the end are trimmed, those starting after it dropped."""
+    out = copy.deepcopy(spec) if isinstance(spec, dict) else empty_spec()
+    out["duration"] = float(duration)
+    if fps is not None:
+        out["fps"] = int(fps)
+    kept = []
+    for track in out.get("tracks", []):
+        if not isinstance(track, dict):
+            continue
+        if track.get("kind") == "keyframe":
+            if float(track.get("time", 0.0)) <= duration:
+                kept.append(track)
+            continue
+        start, end = float(track.get("start", 0.0)), float(track.get("end", 0.0))
+        if start < duration - 0.05:
+            track["end"] = min(end, float(duration))
+            kept.append(track)
+    out["tracks"] = kept
+    return out
+
+
+def guarded(spec: dict[str, Any], guard: PathGuard) -> dict[str, Any]:
+    """A copy whose media paths are checked by ``guard`` (MediaError names the clip)."""
+    if not isinstance(spec, dict):  # the browser sends the editor state; a string would name a server file
+        raise MediaError(f"the timeline must be a JSON object, got {type(spec).__name__}")
+    out = copy.deepcopy(spec)
+    for i, track in enumerate(out.get("tracks", []) if isinstance(out, dict) else []):
+        if isinstance(track, dict) and track.get("path"):
+            try:
+                track["path"] = str(guard.check(str(track["path"])))
+            except MediaError as err:
+                raise MediaError(f"tracks[{i}] ({track.get('kind')}): {err}") from None
+    return out
+
+
+_TRACK_PREFIX = re.compile(r"^tracks\[\d+\]( \(\w+\))?:?\s*")
+
+
+def valid_part(spec: dict[str, Any], guard: PathGuard) -> tuple[dict[str, Any], list[str]]:
+    """The editor spec without the clips that keep it from validating, and one line per clip left out.
+
+    Clips are added in order; one that is invalid on its own, or clashes with those kept, is left
+    out. SpecError / MediaError when even the empty timeline (duration, fps, sampler) is invalid.
+    """
+    if not isinstance(spec, dict):
+        raise MediaError(f"the timeline must be a JSON object, got {type(spec).__name__}")
+    base = {k: v for k, v in spec.items() if k != "tracks"}
+    base["tracks"] = []
+    load_spec(base, check_files=True)
+    kept: list[dict[str, Any]] = []
+    problems: list[str] = []
+    tracks = spec.get("tracks", [])
+    for i, track in enumerate(tracks if isinstance(tracks, list) else []):
+        kind = track.get("kind", "?") if isinstance(track, dict) else "?"
+        try:
+            candidate = guarded({**base, "tracks": [*kept, track]}, guard)
+            load_spec(candidate, check_files=True)
+        except (SpecError, MediaError) as err:
+            problems.append(f"clip #{i + 1} ({kind}): {_TRACK_PREFIX.sub('', one_line(err))}")
+            continue
+        kept.append(track)
+    return {**base, "tracks": kept}, problems
+
+
+def describe(spec: dict[str, Any], guard: PathGuard) -> tuple[bool, str]:
+    """(ok, one-line summary or the first problem) of the editor's timeline."""
+    try:
+        parsed = load_spec(guarded(spec, guard), check_files=True)
+    except (SpecError, MediaError) as err:
+        return False, one_line(err)
+    counts = Counter(t.kind for t in parsed.tracks)
+    if not counts:
+        return True, f"{parsed.duration:g} s, empty: Generate makes unconditional motion"
+    parts = [f"{n} {KIND_NAMES[k]} clip{'s' if n != 1 else ''}" for k, n in counts.items()]
+    return True, f"{parsed.duration:g} s at {parsed.fps} fps: " + ", ".join(parts)
