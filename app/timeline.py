@@ -45,25 +45,12 @@ def parse_timeline(payload: Any) -> Any:
         raise gr.Error(f"the timeline is not valid JSON ({err})") from None
 
 
-class TimelineEditor(gr.HTML):
-    """gr.HTML whose value (the spec) travels as JSON text; callbacks still take and return dicts."""
+def timeline_text(value: Any) -> str | None:
+    """The spec dict a callback returned -> JSON text for the page and API clients."""
+    return value if value is None or isinstance(value, str) else json.dumps(value)
 
-    def preprocess(self, payload: Any) -> Any:
-        """JSON text (or a dict, from older clients) -> the spec dict the callbacks take."""
-        return parse_timeline(payload)
 
-    def postprocess(self, value: Any) -> str | None:
-        """The spec dict a callback returned -> JSON text for the page and API clients."""
-        return value if value is None or isinstance(value, str) else json.dumps(value)
-
-    def api_info(self) -> dict[str, Any]:
-        return {"type": "string", "description": "the timeline spec (DESIGN.md, version 1) as JSON text"}
-
-    def example_payload(self) -> str:
-        return json.dumps(empty_spec())
-
-    def example_value(self) -> dict[str, Any]:
-        return empty_spec()
+TIMELINE_API_INFO = {"type": "string", "description": "the timeline spec (DESIGN.md, version 1) as JSON text"}
 
 
 def timeline_editor(value: dict[str, Any], guard: PathGuard, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> gr.HTML:
@@ -80,8 +67,8 @@ def timeline_editor(value: dict[str, Any], guard: PathGuard, max_upload_bytes: i
             return {"ok": False, "error": one_line(err)}
 
     inspect_media_fn.__name__ = "inspect_media"
-    return TimelineEditor(
-        value=value,
+    editor = gr.HTML(
+        value=timeline_text(value),
         html_template=TEMPLATE,
         css_template=(STATIC / "timeline.css").read_text(encoding="utf-8"),
         js_on_load=(STATIC / "timeline.js").read_text(encoding="utf-8"),
@@ -90,6 +77,14 @@ def timeline_editor(value: dict[str, Any], guard: PathGuard, max_upload_bytes: i
         elem_id="timeline",
         max_upload_bytes=int(max_upload_bytes),
     )
+    # The value travels as JSON text; callbacks still take and return dicts. (Set on the instance:
+    # subclassing a gradio component makes gradio write a .pyi stub beside this module.)
+    editor.preprocess = parse_timeline
+    editor.postprocess = timeline_text
+    editor.api_info = lambda: TIMELINE_API_INFO
+    editor.example_payload = lambda: json.dumps(empty_spec())
+    editor.example_value = lambda: json.dumps(empty_spec())
+    return editor
 
 
 def one_line(err: BaseException) -> str:
