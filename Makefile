@@ -32,7 +32,7 @@ requirements:
 
 $(VENV)/.installed: requirements.txt pyproject.toml packages.txt
 	$(MAKE) apt
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --clear $(VENV)  # from nothing: no packages left from an older declaration
 	$(PIP) install -q -r requirements.txt -e .
 	touch $@
 
