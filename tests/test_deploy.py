@@ -167,6 +167,13 @@ def test_pip_install_gives_a_working_genmo_generate(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     with np.load(work / "motion.npz", allow_pickle=False) as data:
         assert data["poses"].shape == (60, 72)
+    bvh = subprocess.run([str(genmo), "export", "motion.npz", "--out", "motion.bvh"], cwd=work, env=_env(),
+                         capture_output=True, text=True, timeout=600)
+    assert bvh.returncode == 0 and (work / "motion.bvh").read_text().startswith("HIERARCHY"), bvh.stderr[-3000:]
+    no_render = subprocess.run([str(genmo), "generate", "spec.json", "--out", "m.npz", "--render", "m.mp4"], cwd=work,
+                               env=_env(), capture_output=True, text=True, timeout=600)
+    assert no_render.returncode == 2 and "Traceback" not in no_render.stderr, no_render.stderr[-3000:]
+    assert "genmo-studio[render]" in no_render.stderr.strip().splitlines()[-1]
     site = subprocess.run([str(python), "-c", "import genmo, sysconfig; print(sysconfig.get_path('purelib'))"],
                           cwd=work, env=_env(), capture_output=True, text=True, check=True).stdout.strip()
     assert not (Path(site) / "app").exists()  # no generic top-level package

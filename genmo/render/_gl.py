@@ -15,6 +15,8 @@ import types
 
 import numpy as np
 
+from genmo.errors import MissingExtraError
+
 os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
 if not hasattr(np, "infty"):
     np.infty = np.inf
@@ -33,8 +35,8 @@ try:
     import pyrender.shader_program  # noqa: E402
     from OpenGL import GL  # noqa: E402
 except ModuleNotFoundError as err:
-    raise ModuleNotFoundError(f"rendering needs the render extra (pip install 'genmo-studio[render]'): {err}",
-                              name=err.name) from None
+    raise MissingExtraError(f"rendering needs the render extra (pip install 'genmo-studio[render]'): {err}",
+                            name=err.name) from None
 
 
 def _context_id() -> object:
