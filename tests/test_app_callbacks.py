@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -39,7 +40,8 @@ def _value(output):
 
 def _load(client, name: str) -> dict:
     spec, *_rest = client.predict(api_name=f"/example_{name}")
-    return spec
+    assert isinstance(spec, str)  # the timeline travels as JSON text
+    return json.loads(spec)
 
 
 def test_text_example_generates_an_mp4_and_an_npz(studio):
@@ -95,7 +97,7 @@ def test_status_check_and_duration_fit(studio):
     assert "2 text clips" in client.predict(spec, api_name="/check")
     spec["tracks"][0]["end"] = 99.0
     assert "outside the timeline" in client.predict(spec, api_name="/check")
-    fitted = client.predict(_load(client, "two_prompts"), 5.0, 30, api_name="/set_duration")
+    fitted = json.loads(client.predict(json.dumps(_load(client, "two_prompts")), 5.0, 30, api_name="/set_duration"))
     assert fitted["duration"] == 5.0 and [t["end"] for t in fitted["tracks"]] == [4.0, 5.0]
 
 
@@ -103,8 +105,8 @@ def test_project_round_trip_bundles_media(studio, tmp_path):
     from app.examples import load_example
 
     client, _ = studio
-    spec = load_example("text_then_music")  # gradio_client turns dicts with a "path" key into downloads
-    saved, msg = client.predict(spec, api_name="/save_project")
+    spec = load_example("text_then_music")
+    saved, msg = client.predict(json.dumps(spec), api_name="/save_project")
     assert "saved" in msg
     with zipfile.ZipFile(saved) as zf:
         names = zf.namelist()
@@ -112,10 +114,50 @@ def test_project_round_trip_bundles_media(studio, tmp_path):
     assert "timeline.json" in names and any(n.startswith("media/") and n.endswith(".ogg") for n in names)
     assert inner["tracks"][1]["path"].startswith("media/")
     loaded, *_rest, note = client.predict(gradio_client.handle_file(saved), api_name="/load_project")
+    loaded = json.loads(loaded)
     assert len(loaded["tracks"]) == 2 and loaded["tracks"][0]["text"] == "a person bows"
     unpacked = list(Path(studio[1], "projects").glob("*/media/*.ogg"))
     assert len(unpacked) == 1 and unpacked[0].stat().st_size > 1000
     assert "Loaded" in note
+
+
+@pytest.mark.parametrize("name", ["inbetweening", "mix", "video_estimation"])
+def test_examples_with_media_and_library_poses_survive_a_plain_client(studio, name):
+    """Tracks with a "path" come back as server paths and library names, not as downloaded files."""
+    from app.examples import load_example
+
+    client, _ = studio
+    spec = _load(client, name)
+    assert spec["tracks"] == load_example(name)["tracks"]
+    assert any(str(t.get("path", "")).startswith(("library:", "/")) for t in spec["tracks"])
+    assert "clip" in client.predict(json.dumps(spec), api_name="/check")
+
+
+def test_the_timeline_api_names_bad_json(studio):
+    client, _ = studio
+    with pytest.raises(gradio_client.exceptions.AppError, match="not valid JSON"):
+        client.predict("{not json", api_name="/check")
+
+
+def test_api_client_example_saves_the_npz(studio, tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("api_client", Path(__file__).parents[1] / "examples" / "api_client.py")
+    api_client = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(api_client)
+    client, _ = studio
+    note = api_client.generate(client.src, tmp_path / "ib.npz", example="inbetweening", steps=1)
+    with np.load(tmp_path / "ib.npz", allow_pickle=False) as data:
+        assert data["poses"].shape == (4 * 30, 72)
+    assert "Done in" in note
+    timeline = tmp_path / "mine.json"
+    timeline.write_text(json.dumps({"version": 1, "fps": 30, "duration": 2.0, "sampler": {"steps": 1, "guidance": 0, "seed": 0},
+                                    "tracks": [{"kind": "keyframe", "time": 1.0, "path": "pose.npz", "frame": 0}]}))
+    shutil.copyfile(Path(__file__).parents[1] / "examples" / "media" / "squat_pose.npz", tmp_path / "pose.npz")
+    api_client.generate(client.src, tmp_path / "mine.npz", timeline=timeline)
+    with np.load(tmp_path / "mine.npz", allow_pickle=False) as data:
+        assert data["poses"].shape == (60, 72)
+    assert api_client.main([client.src, "--timeline", str(tmp_path / "absent.json")]) == 2
 
 
 def test_project_with_parent_paths_is_refused(studio, tmp_path):

@@ -1,6 +1,7 @@
 // GENMO timeline editor: runs as gr.HTML js_on_load with (element, trigger, props, server, upload, watch).
-// The editor's state is the timeline spec dict (props.value). Every edit assigns a fresh copy to
-// props.value and fires trigger('change'). User text is only ever set through textContent / .value.
+// The editor's state is the timeline spec dict; props.value carries it as JSON text. Every edit
+// assigns the new text to props.value and fires trigger('change'). User text is only ever set
+// through textContent / .value.
 const KINDS = [
   { kind: "text", label: "Text", hint: "Click empty space to add a prompt" },
   { kind: "music", label: "Music", accept: ".wav,.mp3,.ogg,.flac", hint: "Click to add, then upload audio" },
@@ -28,7 +29,12 @@ let drag = null;
 
 function clone(v) { return JSON.parse(JSON.stringify(v)); }
 function round3(t) { return Math.round(t * 1000) / 1000; }
+function parse(v) {
+  if (typeof v !== "string") return v;
+  try { return JSON.parse(v); } catch (err) { return null; }
+}
 function normalize(v) {
+  v = parse(v);
   const s = v && typeof v === "object" ? clone(v) : {};
   s.version = s.version ?? 1;
   s.fps = s.fps ?? 30;
@@ -50,7 +56,7 @@ function baseName(p) { return String(p || "").split(/[\\/]/).pop(); }
 
 function commit() {
   root.dataset.spec = JSON.stringify(state);
-  props.value = clone(state);
+  props.value = JSON.stringify(state);
   store();
   trigger("change");
 }

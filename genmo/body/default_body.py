@@ -10,11 +10,15 @@ from torch import Tensor
 
 from genmo.body.model import BodyModel
 from genmo.body.skeleton import NUM_JOINTS
-from genmo.paths import repo_root
+from genmo.paths import checkpoints_dir, missing_checkpoint_file
 
-DEFAULT_BODY_PATH = repo_root() / "checkpoints" / "body_models" / "default_body.npz"
 NUM_BETAS = 10
 _KEYS = ("vertices", "faces", "weight_joints", "weight_values", "joints", "joint_dirs", "shape_dirs", "licence")
+
+
+def default_body_path() -> Path:
+    """The shipped mannequin: <checkpoints>/body_models/default_body.npz ($GENMO_CHECKPOINTS honoured)."""
+    return checkpoints_dir() / "body_models" / "default_body.npz"
 
 
 class DefaultBody(BodyModel):
@@ -26,8 +30,10 @@ class DefaultBody(BodyModel):
 
     name = "default"
 
-    def __init__(self, path: str | Path = DEFAULT_BODY_PATH) -> None:
-        path = Path(path)
+    def __init__(self, path: str | Path | None = None) -> None:
+        path = Path(path) if path is not None else default_body_path()
+        if not path.is_file():
+            raise missing_checkpoint_file("default body file", path)
         try:
             with np.load(path, allow_pickle=False) as data:
                 missing = [k for k in _KEYS if k not in data.files]

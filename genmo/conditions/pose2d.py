@@ -12,6 +12,8 @@ import threading
 
 import numpy as np
 
+from genmo.errors import MissingExtraError
+
 BLAZE_TO_COCO: tuple[int, ...] = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
 CROP_ENLARGE = 1.5         # crop = person box grown by this factor (keeps limbs the box cut off)
 CROP_SIDE = 384            # the crop is resized so its longer side has this many pixels
@@ -60,7 +62,11 @@ class PoseEstimator:
 
     def __init__(self, min_detection_confidence: float = 0.3) -> None:
         os.environ.setdefault("GLOG_minloglevel", "2")
-        import mediapipe as mp
+        try:
+            import mediapipe as mp
+        except ModuleNotFoundError as err:
+            raise MissingExtraError(f"estimating from video needs the video extra (pip install "
+                                    f"'genmo-studio[video]'): {err}", name=err.name) from None
 
         self._pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
                                             min_detection_confidence=min_detection_confidence)

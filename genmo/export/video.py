@@ -13,9 +13,6 @@ import torch
 
 from genmo.body.model import BodyModel
 from genmo.motion.motion import Motion
-from genmo.render.motion_video import motion_vertices, render_motion
-from genmo.render.renderer import BodyRenderer, FollowView, follow_camera_poses
-from genmo.render.video import write_mp4
 
 LABEL_SCALE = 0.6
 
@@ -30,6 +27,8 @@ def motion_to_mp4(
     height: int = 480,
 ) -> Path:
     """Render ``motion`` (follow camera) to an H.264 mp4, muxing ``audio_path`` as AAC when given."""
+    from genmo.render import render_motion  # the render extra: imported when a video is made
+
     render_motion(motion, body, path, width=width, height=height, audio_path=audio_path, audio_offset=audio_offset)
     return Path(path)
 
@@ -63,6 +62,8 @@ def render_side_by_side(
         body = load_body()
     frames = max(m.num_frames for m in motions)
     pelvis = np.stack([_hold(_pelvis(m, body), frames) for m in motions])
+    from genmo.render import BodyRenderer, FollowView, follow_camera_poses, write_mp4
+
     view = FollowView()
     if shared_camera:
         cams = [follow_camera_poses(pelvis.mean(0), fps, view)] * len(motions)
@@ -95,6 +96,8 @@ def _hold(values: np.ndarray, frames: int) -> np.ndarray:
 
 def _held_vertices(motion: Motion, body: BodyModel, frames: int) -> Iterator[np.ndarray]:
     last = None
+    from genmo.render import motion_vertices
+
     for last in motion_vertices(motion, body):
         yield last
     for _ in range(frames - motion.num_frames):
