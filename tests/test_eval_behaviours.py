@@ -126,3 +126,4 @@ def test_eval_behaviours_table(corpus_dir, tmp_path, capsys) -> None:
     assert set(beh["actions"]) == set(BEHAVIOURS) and beh["total"] == len(BEHAVIOURS)
     assert all(len(row["seeds"]) == 2 for row in beh["actions"].values())
     assert "| raise left | a person raises the left hand |" in out.read_text()
+    assert beh["seed_diversity_mm"] > 0  # an untrained model with a fresh seed draws a different motion

@@ -219,24 +219,37 @@ def evaluate_behaviours(pipe, settings: BehaviourSettings = BehaviourSettings(),
         spec = parse_spec({"version": 1, "fps": 30, "duration": settings.seconds,
                            "tracks": [{"kind": "text", "start": 0.0, "end": settings.seconds, "text": prompt}]},
                           check_files=False)
-        results = []
+        results, samples = [], []
         for seed in settings.seeds:
             motion = pipe(spec, steps=settings.steps, guidance=settings.guidance, seed=seed).motion
             ok, detail = check(action, motion.joints)
             results.append({"seed": seed, "pass": ok, "measured": detail})
+            samples.append(motion.joints)
         passes = sum(r["pass"] for r in results)
-        rows[action] = {"prompt": prompt, "passes": passes, "pass": passes >= settings.min_pass, "seeds": results}
+        rows[action] = {"prompt": prompt, "passes": passes, "pass": passes >= settings.min_pass, "seeds": results,
+                        "seed_diversity_mm": round(seed_diversity(samples), 1)}
+    diversity = [r["seed_diversity_mm"] for r in rows.values()]
     return {"actions": rows, "passed": sum(r["pass"] for r in rows.values()), "total": len(rows),
-            "seeds": list(settings.seeds), "steps": settings.steps}
+            "seeds": list(settings.seeds), "steps": settings.steps,
+            "seed_diversity_mm": round(float(np.mean(diversity)), 1) if diversity else None}
+
+
+def seed_diversity(samples: list[np.ndarray]) -> float:
+    """Mean distance (mm) between the pelvis-relative joints of every pair of samples of one prompt."""
+    rel = [np.asarray(j, dtype=np.float64) - np.asarray(j, dtype=np.float64)[:, :1] for j in samples]
+    pairs = [np.linalg.norm(a - b, axis=-1).mean() for i, a in enumerate(rel) for b in rel[i + 1:]]
+    return float(np.mean(pairs) * 1000) if pairs else 0.0
 
 
 def behaviour_table(result: dict) -> str:
     """The result as a markdown table (one row per action)."""
-    lines = ["| action | prompt | seeds passing | measured (per seed) |", "|---|---|---|---|"]
+    lines = ["| action | prompt | seeds passing | between seeds (mm) | measured (per seed) |", "|---|---|---|---|---|"]
     for action, row in result["actions"].items():
         measured = "; ".join(r["measured"] for r in row["seeds"])
         mark = "yes" if row["pass"] else "no"
-        lines.append(f"| {action} | {row['prompt']} | {row['passes']}/{len(row['seeds'])} ({mark}) | {measured} |")
+        lines.append(f"| {action} | {row['prompt']} | {row['passes']}/{len(row['seeds'])} ({mark}) | "
+                     f"{row['seed_diversity_mm']} | {measured} |")
     lines.append(f"\n{result['passed']} of {result['total']} actions pass "
-                 f"(at least 2 of {len(result['seeds'])} seeds, {result['steps']} DDIM steps).")
+                 f"(at least 2 of {len(result['seeds'])} seeds, {result['steps']} DDIM steps); mean distance "
+                 f"between seeds of one prompt (pelvis-relative joints): {result['seed_diversity_mm']} mm.")
     return "\n".join(lines)

@@ -26,6 +26,7 @@ class MusicSettings:
     segments_per_clip: int = 4
     steps: int = 50
     guidance: float = 2.5
+    prompt: str = "a person dances"  # also generate this prompt with and without the song ("" = skip)
 
 
 def _scores(joints: list[np.ndarray], beats: list[np.ndarray], reference_feats: np.ndarray | None) -> tuple[dict, np.ndarray]:
@@ -57,10 +58,32 @@ def evaluate_music(pipe, corpus: Corpus, settings: MusicSettings, seed: int = 0)
     batch = padded_conditions([n] * len(gts))
     batch["cond"]["music"] = torch.from_numpy(np.stack(music)).float()
     batch["cond_mask"]["music"] = torch.from_numpy(np.stack(masks))
-    x = sample(pipe, batch, settings.steps, guidance=settings.guidance, seed=seed)
-    generated = [decode_sample(pipe, x[i], n)["joints_world"] for i in range(len(gts))]
     beats = [m[:, BEAT_COLUMN] * mk for m, mk in zip(music, masks)]
     real_row, real_feats = _scores([g.joints for g in gts], beats, None)
-    gen_row, gen_feats = _scores(generated, beats, real_feats)
-    return {"songs": len(clips), "segments": len(gts), "segment_frames": n, "steps": settings.steps,
-            "guidance": settings.guidance, "generated": gen_row, "real": real_row}
+
+    def dance(conditions: dict) -> dict:
+        x = sample(pipe, conditions, settings.steps, guidance=settings.guidance, seed=seed)
+        return _scores([decode_sample(pipe, x[i], n)["joints_world"] for i in range(len(gts))], beats, real_feats)[0]
+
+    out = {"songs": len(clips), "segments": len(gts), "segment_frames": n, "steps": settings.steps,
+           "guidance": settings.guidance, "generated": dance(batch), "real": real_row}
+    if settings.prompt:  # does the song add anything to a dance prompt? (BAS with and without it)
+        prompted = with_prompt(batch, pipe, settings.prompt)
+        out["prompt"] = settings.prompt
+        out["prompt_with_music"] = dance(prompted)
+        silent = dict(prompted, cond=dict(prompted["cond"]), cond_mask=dict(prompted["cond_mask"]))
+        silent["cond_mask"]["music"] = torch.zeros_like(batch["cond_mask"]["music"])
+        out["prompt_without_music"] = dance(silent)
+    return out
+
+
+def with_prompt(batch: dict, pipe, prompt: str) -> dict:
+    """The batch with one prompt covering every valid frame of every sample."""
+    tokens, token_mask = pipe.text_encoder.encode([prompt])
+    b = batch["valid"].shape[0]
+    out = dict(batch)
+    out["text_tokens"] = torch.from_numpy(tokens).float()[None].expand(b, 1, -1, -1).clone()
+    out["text_token_mask"] = torch.from_numpy(token_mask)[None].expand(b, 1, -1).clone()
+    out["text_windows"] = batch["valid"][:, None, :].clone()
+    out["text_present"] = torch.ones(b, 1, dtype=torch.bool)
+    return out

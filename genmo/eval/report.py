@@ -66,7 +66,10 @@ def markdown_report(result: dict) -> str:
     if music:
         out += ["## Music to dance", "", f"{music['segments']} segments of {music['segment_frames']} frames from "
                 f"{music['songs']} test songs, {music['steps']} steps.", "",
-                table(MUSIC_COLUMNS, [("generated", music["generated"]), ("real", music["real"])]), ""]
+                table(MUSIC_COLUMNS, [("generated", music["generated"]), *(
+                    (f"{music['prompt']!r} {label}", music[key]) for key, label in
+                    (("prompt_with_music", "+ music"), ("prompt_without_music", "without music")) if key in music),
+                    ("real", music["real"])]), ""]
     inb = result.get("inbetween")
     if inb:
         rows = [(f"{k} keyframes", v) for k, v in inb.items() if k.isdigit()] + [("real", inb["real"])]
