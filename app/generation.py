@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from genmo.errors import one_line
 from genmo.paths import default_checkpoint
 from genmo.spec import TimelineSpec, load_spec
 
@@ -111,7 +112,7 @@ class Generator:
                         self._pipe = GenmoPipeline.from_pretrained(self.checkpoint)
                         self.model_note = f"model: {self.checkpoint.name}"
                     except Exception as err:  # corrupt weights or config: say so once, keep the studio usable
-                        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                        reason = one_line(err)
                         self._use_tiny(f"the checkpoint {self.checkpoint} could not be loaded ({reason[:200]})")
             return self._pipe
 
@@ -192,7 +193,7 @@ class Generator:
         except Exception as err:  # no OSMesa / GL context, ffmpeg missing: the 3D viewer still works
             log.warning("rendering failed: %s: %s", type(err).__name__, err)
             out.video = None
-            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            reason = one_line(err)
             out.notes.append(f"no video: offscreen rendering is unavailable on this server "
                              f"({type(err).__name__}: {reason[:160]}); the 3D viewer and downloads still work")
         return out

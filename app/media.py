@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from genmo.errors import MediaError, one_line
 from genmo.spec import LIBRARY_PREFIX, MEDIA_EXTENSIONS
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -23,10 +24,6 @@ PEAK_RATE = 20  # waveform peaks per second
 MAX_THUMBS = 48
 THUMB_HEIGHT = 48
 MAX_MEDIA_SECONDS = 600.0
-
-
-class MediaError(ValueError):
-    """A file that cannot be used for a clip; the message is one line for the user."""
 
 
 class PathGuard:
@@ -93,7 +90,7 @@ def inspect_media(path: str | Path, kind: str) -> dict[str, Any]:
     except MediaError:
         raise
     except ValueError as err:  # ConditionError and friends: already one line for the user
-        raise MediaError(str(err).splitlines()[0]) from None
+        raise MediaError(one_line(err)) from None
     except (EOFError, zipfile.BadZipFile, zlib.error) as err:  # a damaged npz member read after opening
         raise MediaError(f"{path.name}: damaged file ({type(err).__name__})") from None
 

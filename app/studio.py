@@ -21,9 +21,10 @@ import gradio as gr
 
 from app.examples import EXAMPLES, EXAMPLES_DIR, load_example
 from app.generation import KEEP_RUNS, GenerationCancelled, Generator, RunOutput, RunSettings, prune_folders
-from app.media import MAX_UPLOAD_BYTES, MediaError, PathGuard
+from app.media import MAX_UPLOAD_BYTES, PathGuard
 from app.project import load_project, save_project
-from app.timeline import describe, fit_to_duration, guarded, one_line, timeline_editor, valid_part
+from app.timeline import describe, fit_to_duration, guarded, timeline_editor, valid_part
+from genmo.errors import GenmoUserError, one_line
 from genmo.spec import ALLOWED_FPS, GUIDANCE_RANGE, MAX_DURATION_S, MAX_SEED, MIN_DURATION_S, STEPS_RANGE
 
 log = logging.getLogger("genmo.studio")
@@ -213,7 +214,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 spec = load_project(file, dest)
                 guard.add(dest)
                 guarded(spec, guard)
-            except (ValueError, OSError) as err:
+            except (GenmoUserError, OSError) as err:
                 shutil.rmtree(dest, ignore_errors=True)
                 return (gr.skip(),) * 6 + (message("error", f"Could not load the project: {one_line(err)}"),)
             return loaded(spec, f"Loaded {Path(file).name}.")
@@ -230,7 +231,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 folder.mkdir(parents=True)
                 path = save_project(guarded(valid, guard), folder / "genmo-project.zip",
                                     editor_state=None if ok else spec)
-            except (ValueError, OSError) as err:
+            except (GenmoUserError, OSError) as err:
                 return gr.skip(), message("error", f"Could not save: {one_line(err)}")
             if problems:
                 more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -354,7 +355,7 @@ def _slice(progress: gr.Progress, lo: float, hi: float):
 def _error_message(err: Exception) -> str:
     if isinstance(err, GenerationCancelled):
         return message("info", "Generation cancelled; the timeline is unchanged.")
-    if isinstance(err, (ValueError, FileNotFoundError, MediaError)):
+    if isinstance(err, (GenmoUserError, FileNotFoundError)):
         return message("error", f"Cannot generate: {one_line(err)}")
     log.exception("generation failed")
     return message("error", f"Generation failed ({type(err).__name__}: {one_line(err)}); the timeline is unchanged.")

@@ -15,8 +15,9 @@ from typing import Any
 
 import gradio as gr
 
-from app.media import MAX_UPLOAD_BYTES, MediaError, PathGuard, inspect_media
-from genmo.spec import SpecError, load_spec
+from app.media import MAX_UPLOAD_BYTES, PathGuard, inspect_media
+from genmo.errors import GenmoUserError, MediaError, SpecError, one_line
+from genmo.spec import load_spec
 
 STATIC = Path(__file__).resolve().parent / "static"
 TEMPLATE = '<div class="gtl" tabindex="0"></div>'
@@ -39,7 +40,7 @@ def timeline_editor(value: dict[str, Any], guard: PathGuard, max_upload_bytes: i
             kind = str(payload.get("kind", ""))
             path = guard.check(str(payload.get("path", "")))
             return {"ok": True, "info": inspect_media(path, kind)}
-        except (ValueError, OSError) as err:
+        except (GenmoUserError, OSError) as err:
             return {"ok": False, "error": one_line(err)}
 
     inspect_media_fn.__name__ = "inspect_media"
@@ -53,12 +54,6 @@ def timeline_editor(value: dict[str, Any], guard: PathGuard, max_upload_bytes: i
         elem_id="timeline",
         max_upload_bytes=int(max_upload_bytes),
     )
-
-
-def one_line(err: BaseException) -> str:
-    """The first line of an error message (its type name when empty)."""
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
 
 
 def fit_to_duration(spec: dict[str, Any], duration: float, fps: int | None = None) -> dict[str, Any]:

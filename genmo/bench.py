@@ -1,4 +1,4 @@
-"""`python -m genmo bench [--json] [--quick]`: measure the whole path on this machine.
+"""The bench behind `python -m genmo bench`: measure the whole path on this machine.
 
 Every figure is the median of several repeats after a warm-up, taken in one process:
 machine matmul throughput, the denoiser's achieved throughput, text-to-motion generation,
@@ -9,13 +9,10 @@ See docs/performance.md for what each key means and the figures measured here.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -52,30 +49,6 @@ class BenchSize:
 
 QUICK = BenchSize(matmul=256, gen_frames=30, est_frames=60, long_frames=120, render_frames=4,
                   render_size=(160, 120), video_seconds=None, repeats=2, heavy_repeats=1, ratio_repeats=2)
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("bench", help="measure speed on this machine (generation, estimation, render, studio)")
-    p.add_argument("--json", action="store_true", help="print one JSON object (default: a readable table)")
-    p.add_argument("--quick", action="store_true", help="tiny sizes and the untrained tiny model: a smoke test")
-    p.add_argument("--threads", type=int, help="torch threads (default: one per core, 1 when the CPU is "
-                                               "already saturated; see genmo.pipeline.default_threads)")
-    p.add_argument("--checkpoint", type=Path, help="checkpoint folder (default: checkpoints/genmo-small, "
-                                                  "else random weights with configs/cpu-wide.json, its architecture)")
-    p.set_defaults(run=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.threads is not None and args.threads < 1:
-        raise ValueError(f"--threads must be >= 1, got {args.threads}")
-    log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if not args.json else (lambda msg: None)
-    report = run_bench(quick=args.quick, threads=args.threads, checkpoint=args.checkpoint, log=log)
-    if args.json:
-        print(json.dumps(report))
-    else:
-        for key, value in report.items():
-            print(f"{key:32s} {json.dumps(value)}")
-    return 0
 
 
 # -- helpers ----------------------------------------------------------------------------------

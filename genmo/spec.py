@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
-from genmo.errors import UserInputError
+from genmo.errors import SpecError
 
 SPEC_VERSION = 1
 MODEL_FPS = 30
@@ -53,10 +53,6 @@ MEDIA_EXTENSIONS: dict[str, tuple[str, ...]] = {
 LIBRARY_PREFIX = "library:"  # keyframe paths naming a built-in pose, e.g. "library:t-pose"
 TRACK_KINDS = ("text", "music", "video", "keypoints2d", "keyframe")
 EXCLUSIVE_KINDS = ("music", "video", "keypoints2d")
-
-
-class SpecError(UserInputError):
-    """An invalid timeline spec; the one-line message names the track and field."""
 
 
 @dataclass

@@ -10,7 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from genmo.bench import REQUIRED_KEYS, median_seconds, run, synthetic_keypoints
+from genmo.bench import REQUIRED_KEYS, median_seconds, synthetic_keypoints
+from genmo.commands.bench import run
 from genmo.paths import repo_root
 
 

@@ -4,7 +4,7 @@ mediapipe) load lazily on first use, so importing this package is cheap."""
 
 from __future__ import annotations
 
-from genmo.conditions.errors import ConditionError
+from genmo.errors import ConditionError
 from genmo.conditions.keyframes import Keyframe, load_keyframe
 from genmo.conditions.keypoints2d import (
     VideoObservation,

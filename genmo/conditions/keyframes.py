@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genmo.conditions.errors import ConditionError
+from genmo.errors import ConditionError
 from genmo.conditions.npzfile import open_npz
 from genmo.conditions.pose_library import is_library_pose, library_pose
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from genmo.conditions.camera_motion import IDENTITY_6D, angvel_from_rotations, rotations_from_angvel
-from genmo.conditions.errors import ConditionError
+from genmo.errors import ConditionError
 from genmo.conditions.npzfile import open_npz
 
 NUM_KEYPOINTS = 17

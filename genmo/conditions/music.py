@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genmo.conditions.errors import ConditionError
+from genmo.errors import ConditionError
 
 HOP_LENGTH = 512
 MUSIC_DIM = 35

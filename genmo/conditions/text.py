@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genmo.conditions.errors import ConditionError
+from genmo.errors import ConditionError
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 TEXT_DIM = 384

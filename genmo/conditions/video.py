@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from genmo.conditions.camera_motion import CameraRotationTracker, angvel_from_rotations
-from genmo.conditions.errors import ConditionError
+from genmo.errors import ConditionError
 from genmo.conditions.keypoints2d import VideoObservation, default_focal, resample_observation
 from genmo.conditions.pose2d import VISIBLE_CONF, PoseEstimator, detect_people
 

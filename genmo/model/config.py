@@ -1,7 +1,7 @@
 """Configuration of the GENMO model, its diffusion process and its training (one JSON file).
 
 A config file holds three sections: {"model": {...}, "diffusion": {...}, "train": {...}}.
-Unknown keys raise ValueError so typos never pass silently.
+Unknown keys raise UserInputError so typos never pass silently.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from genmo.errors import UserInputError
 from genmo.motion.representation import MOTION_DIM
 
 # Fixed widths of the frame-aligned conditions (GENMO_FACTS §2) and of the text token states.
@@ -41,14 +42,14 @@ class ModelConfig:
 
     def validate(self) -> None:
         if self.d_model % self.n_heads:
-            raise ValueError(f"model.d_model ({self.d_model}) must be divisible by model.n_heads ({self.n_heads})")
+            raise UserInputError(f"model.d_model ({self.d_model}) must be divisible by model.n_heads ({self.n_heads})")
         if (self.d_model // self.n_heads) % 2:
-            raise ValueError("model.d_model / model.n_heads must be even (RoPE rotates pairs of dims)")
+            raise UserInputError("model.d_model / model.n_heads must be even (RoPE rotates pairs of dims)")
         for name in ("motion_dim", "d_model", "n_layers", "n_heads", "window", "attn_block", "kp_embed", "text_dim"):
             if getattr(self, name) < 1:
-                raise ValueError(f"model.{name} must be >= 1, got {getattr(self, name)}")
+                raise UserInputError(f"model.{name} must be >= 1, got {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"model.dropout must be in [0, 1), got {self.dropout}")
+            raise UserInputError(f"model.dropout must be in [0, 1), got {self.dropout}")
 
 
 MAX_SMOOTH_SIGMA = 10.0  # frames: the largest output smoothing a config, the CLI or the studio accepts
@@ -68,15 +69,15 @@ class DiffusionConfig:
 
     def validate(self) -> None:
         if self.schedule != "cosine":
-            raise ValueError(f"diffusion.schedule: only 'cosine' is supported, got {self.schedule!r}")
+            raise UserInputError(f"diffusion.schedule: only 'cosine' is supported, got {self.schedule!r}")
         if self.estimation_input not in ("zeros", "noise"):
-            raise ValueError(f"diffusion.estimation_input must be 'zeros' or 'noise', got {self.estimation_input!r}")
+            raise UserInputError(f"diffusion.estimation_input must be 'zeros' or 'noise', got {self.estimation_input!r}")
         if self.num_timesteps < 2:
-            raise ValueError(f"diffusion.num_timesteps must be >= 2, got {self.num_timesteps}")
+            raise UserInputError(f"diffusion.num_timesteps must be >= 2, got {self.num_timesteps}")
         if not 1 <= self.sample_steps <= self.num_timesteps:
-            raise ValueError(f"diffusion.sample_steps must be in 1..{self.num_timesteps}, got {self.sample_steps}")
+            raise UserInputError(f"diffusion.sample_steps must be in 1..{self.num_timesteps}, got {self.sample_steps}")
         if not 0.0 <= self.smooth_sigma <= MAX_SMOOTH_SIGMA:
-            raise ValueError(f"diffusion.smooth_sigma must be in [0, {MAX_SMOOTH_SIGMA:g}] frames, got {self.smooth_sigma}")
+            raise UserInputError(f"diffusion.smooth_sigma must be in [0, {MAX_SMOOTH_SIGMA:g}] frames, got {self.smooth_sigma}")
 
 
 @dataclass
@@ -117,16 +118,16 @@ class TrainConfig:
 
     def validate(self) -> None:
         if self.mode not in ("dual", "diffusion_only", "regression_only"):
-            raise ValueError(f"train.mode must be dual, diffusion_only or regression_only, got {self.mode!r}")
+            raise UserInputError(f"train.mode must be dual, diffusion_only or regression_only, got {self.mode!r}")
         unknown = set(self.loss_weights) - {"simple", "joints_world", "joints_cam", "contacts", "foot_skate", "reproj"}
         if unknown:
-            raise ValueError(f"train.loss_weights: unknown terms {sorted(unknown)}")
+            raise UserInputError(f"train.loss_weights: unknown terms {sorted(unknown)}")
         for name in ("p_frame_drop", "p_text_drop", "p_music_drop", "p_obs_drop_for_gen"):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"train.{name} must be a probability, got {getattr(self, name)}")
+                raise UserInputError(f"train.{name} must be a probability, got {getattr(self, name)}")
         for name in ("steps", "batch_size", "seq_len", "val_every", "ckpt_every", "log_every"):
             if getattr(self, name) < 1:
-                raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
+                raise UserInputError(f"train.{name} must be >= 1, got {getattr(self, name)}")
 
 
 @dataclass
@@ -147,20 +148,20 @@ class GenmoConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "GenmoConfig":
-        """Build and validate a config from a dict; unknown sections or keys raise ValueError."""
+        """Build and validate a config from a dict; unknown sections or keys raise UserInputError."""
         if not isinstance(data, dict):
-            raise ValueError("config: expected a JSON object")
+            raise UserInputError("config: expected a JSON object")
         sections = {"model": ModelConfig, "diffusion": DiffusionConfig, "train": TrainConfig}
         unknown = set(data) - set(sections)
         if unknown:
-            raise ValueError(f"config: unknown sections {sorted(unknown)}")
+            raise UserInputError(f"config: unknown sections {sorted(unknown)}")
         parts = {}
         for name, klass in sections.items():
             values = data.get(name, {})
             allowed = {f.name for f in fields(klass)}
             bad = set(values) - allowed
             if bad:
-                raise ValueError(f"config.{name}: unknown keys {sorted(bad)}")
+                raise UserInputError(f"config.{name}: unknown keys {sorted(bad)}")
             if name == "train" and "loss_weights" in values:
                 values = {**values, "loss_weights": {**TrainConfig().loss_weights, **values["loss_weights"]}}
             parts[name] = klass(**values)
@@ -173,11 +174,11 @@ class GenmoConfig:
         """Read a config JSON file."""
         path = Path(path)
         if not path.is_file():
-            raise ValueError(f"config file not found: {path}")
+            raise UserInputError(f"config file not found: {path}")
         try:
             data = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
-            raise ValueError(f"config file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+            raise UserInputError(f"config file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
         return cls.from_dict(data)
 
     def save(self, path: str | Path) -> None:
