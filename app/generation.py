@@ -179,7 +179,7 @@ class Generator:
         report(0.82, "rendering")
         t1 = time.perf_counter()
         try:
-            from genmo.pipeline import render_result
+            from genmo.render.result import render_result
 
             out.video = render_result(result, sampled.folder / "render.mp4")
             out.timings["render_s"] = time.perf_counter() - t1
@@ -249,24 +249,19 @@ def render_overlay(motion: Any, track: Any, focal: float, path: Path) -> Path:
 
     from genmo.motion.motion import Motion
     from genmo.render import render_motion
+    from genmo.videofile import VideoReader
 
     fps = motion.fps
     start, end = int(round(track.start * fps)), min(int(round(track.end * fps)), motion.num_frames)
-    cap = cv2.VideoCapture(str(track.path))
-    width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    reader = VideoReader(track.path)
+    width, height = reader.info.width, reader.info.height
     scale = min(1.0, 640 / max(width, height, 1))
     out_w, out_h = (int(round(width * scale)) // 2) * 2, (int(round(height * scale)) // 2) * 2
 
     def frames():
-        try:
-            for i in range(end - start):
-                cap.set(cv2.CAP_PROP_POS_MSEC, (track.offset + i / fps) * 1000.0)
-                ok, frame = cap.read()
-                if not ok:
-                    return
+        with reader:
+            for frame in reader.at(track.offset + i / fps for i in range(end - start)):
                 yield cv2.resize(frame, (out_w, out_h))[..., ::-1].copy()
-        finally:
-            cap.release()
 
     sl = slice(start, end)
     clip = Motion(poses=motion.poses[sl], trans=motion.trans[sl], betas=motion.betas, fps=fps,

@@ -9,6 +9,7 @@ frame counts for keypoint and keyframe npz files. Bad files raise ``MediaError``
 from __future__ import annotations
 
 import base64
+import itertools
 import zipfile
 import zlib
 from pathlib import Path
@@ -129,38 +130,18 @@ def audio_header_seconds(path: Path) -> float | None:
 
 
 def _inspect_video(path: Path) -> dict[str, Any]:
-    import cv2
+    from genmo.videofile import VideoReader
 
-    from genmo.conditions.video import check_frame_size
-
-    cap = cv2.VideoCapture(str(path))
-    try:
-        if not cap.isOpened():
-            raise MediaError(f"{path.name}: cannot decode this video")
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        check_frame_size(cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT), path.name)
-        ok, first = cap.read()
-        if not ok or first is None:
-            raise MediaError(f"{path.name}: no video frames could be decoded")
-        fps = fps if 0 < fps < 1000 else 30.0
-        seconds = count / fps if count > 0 else 0.0
+    with VideoReader(path) as reader:
+        first = reader.read_first()
+        fps = reader.info.fps
+        seconds = reader.info.frames / fps if reader.info.frames > 0 else 0.0
         if seconds > MAX_MEDIA_SECONDS:
             raise MediaError(f"{path.name}: {seconds:.0f} s is longer than the {MAX_MEDIA_SECONDS:.0f} s limit")
         height, width = first.shape[:2]
         times = np.linspace(0.0, max(seconds - 1.0 / fps, 0.0), num=min(MAX_THUMBS, max(1, int(seconds) + 1)))
-        thumbs = []
-        for t in times:
-            if t > 0:
-                cap.set(cv2.CAP_PROP_POS_MSEC, float(t) * 1000.0)
-                ok, frame = cap.read()
-                if not ok or frame is None:
-                    break
-            else:
-                frame = first
-            thumbs.append({"t": round(float(t), 3), "src": _jpeg_data_url(frame)})
-    finally:
-        cap.release()
+        frames = itertools.chain([first], reader.at(float(t) for t in times[1:]))
+        thumbs = [{"t": round(float(t), 3), "src": _jpeg_data_url(frame)} for t, frame in zip(times, frames)]
     return {"duration": round(seconds, 3), "fps": round(fps, 3), "width": int(width), "height": int(height),
             "aspect": round(width / height, 3), "thumbs": thumbs,
             "summary": f"{seconds:.1f} s video, {width}x{height} at {fps:.0f} fps"}

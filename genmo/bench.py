@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from genmo.constants import MODEL_FPS
+
 PROMPT = "a person walks forward and waves"
-MODEL_FPS = 30
 REQUIRED_KEYS = (
     "matmul_gflops", "denoiser_gflops", "gen_300f_5steps_ms", "est_1800f_1step_ms", "scale_3600_over_1800",
     "dense_over_window_3600", "render_fps_640x480", "pose_ms_per_frame", "studio_generate_to_3d_ms",
@@ -189,7 +190,7 @@ def denoiser_batch(pipe: Any, frames: int, guided: bool) -> tuple[dict, Any, Any
     from genmo.model.batch import cat_batches
     from genmo.spec import load_spec
 
-    batch, _, _ = pipe.build_conditions(load_spec(text_spec(frames / MODEL_FPS)))
+    batch = pipe.encode_conditions(load_spec(text_spec(frames / MODEL_FPS))).batch
     if guided:
         batch = cat_batches(batch, null_guided(batch))
     b = batch["valid"].shape[0]
@@ -246,7 +247,7 @@ def bench_generation(pipe: Any, frames: int, repeats: int) -> tuple[float, dict[
 
 def bench_estimation(pipe: Any, frames: int, repeats: int, folder: Path) -> float:
     """A 2D-keypoint timeline of ``frames`` frames (file -> Motion), 1 DDIM step."""
-    from genmo.pipeline import spec_for_observation
+    from genmo.spec import spec_for_observation
 
     path = synthetic_keypoints(folder / f"kp{frames}.npz", frames)
     spec = spec_for_observation("keypoints2d", path)
@@ -255,14 +256,13 @@ def bench_estimation(pipe: Any, frames: int, repeats: int, folder: Path) -> floa
 
 def estimation_batch(pipe: Any, frames: int, folder: Path) -> dict:
     """The model batch of a 2D-keypoint observation of ``frames`` frames (no spec length limit)."""
-    from genmo.conditioning import ConditionBuilder
-    from genmo.conditions.keypoints2d import load_keypoints2d
+    from genmo.conditions.builder import ConditionBuilder
+    from genmo.conditions.keypoints2d import add_observation, load_keypoints2d
 
     obs = load_keypoints2d(synthetic_keypoints(folder / f"kp{frames}.npz", frames), fps=MODEL_FPS)
     builder = ConditionBuilder(frames)
-    pipe._add_observation(builder, obs, 0)
-    batch, _ = builder.build()
-    return batch
+    add_observation(builder, obs, 0)
+    return builder.build().batch
 
 
 def bench_attention(pipe: Any, frames: int, repeats: int) -> dict[str, float]:
@@ -364,7 +364,7 @@ def bench_pose(seconds: float | None) -> tuple[float | None, dict[str, Any]]:
 def bench_studio(pipe: Any, frames: int, repeats: int, folder: Path, size: tuple[int, int]) -> dict[str, float]:
     """Request (spec dict) -> motion.npz + animated GLB, and request -> finished mp4 (what the studio runs)."""
     from genmo.export.glb import motion_to_glb
-    from genmo.pipeline import render_result
+    from genmo.render.result import render_result
     from genmo.spec import load_spec
 
     request = text_spec(frames / MODEL_FPS)
@@ -387,7 +387,7 @@ def run_bench(quick: bool = False, threads: int | None = None, checkpoint: Path 
     """Measure everything; returns the report dict (REQUIRED_KEYS plus machine and breakdown keys)."""
     import torch
 
-    from genmo.pipeline import configure_threads
+    from genmo.device import configure_threads
 
     size = QUICK if quick else BenchSize()
     chosen = configure_threads(threads)

@@ -5,8 +5,8 @@ import torch
 from genmo.body.rotations import axis_angle_to_matrix
 from genmo.cli import main
 from genmo.conditions.pose_library import library_pose
-from genmo.pipeline import GenmoPipeline, spec_for_observation
-from genmo.spec import load_spec
+from genmo.pipeline import GenmoPipeline
+from genmo.spec import load_spec, spec_for_observation
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from genmo.cleanup.smoothing import smooth_time
+from genmo.diffusion.smoothing import smooth_time
 from genmo.cli import main
 from genmo.errors import UserInputError
 from genmo.pipeline import GenmoPipeline

@@ -15,7 +15,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object (default: a readable table)")
     p.add_argument("--quick", action="store_true", help="tiny sizes and the untrained tiny model: a smoke test")
     p.add_argument("--threads", type=int, help="torch threads (default: one per core, 1 when the CPU is "
-                                               "already saturated; see genmo.pipeline.default_threads)")
+                                               "already saturated; see genmo.device.default_threads)")
     p.add_argument("--checkpoint", type=Path, help="checkpoint folder (default: checkpoints/genmo-small, "
                                                   "else random weights with configs/cpu-wide.json, its architecture)")
     p.set_defaults(run=run)

@@ -23,7 +23,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genmo.pipeline import GenmoPipeline, render_result
+    from genmo.pipeline import GenmoPipeline
+    from genmo.render.result import render_result
     from genmo.spec import load_spec
 
     spec = load_spec(args.spec)

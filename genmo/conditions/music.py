@@ -17,6 +17,8 @@ features, no beats and ``silent=True``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hashlib
 import os
 import warnings
@@ -26,6 +28,12 @@ from pathlib import Path
 import numpy as np
 
 from genmo.errors import ConditionError
+from genmo.constants import MODEL_FPS, frame_at
+
+if TYPE_CHECKING:
+    from genmo.conditions.builder import ConditionBuilder
+    from genmo.conditions.encoders import EncodeContext
+    from genmo.spec import MusicTrack
 
 HOP_LENGTH = 512
 MUSIC_DIM = 35
@@ -210,3 +218,10 @@ def music_features(path: str | Path, fps: float = 30.0, offset: float = 0.0, dur
                  beat_frames=result.beat_frames, frame_mask=result.frame_mask, silent=result.silent)
         os.replace(tmp, cache)
     return result
+
+
+def encode_tracks(tracks: list[MusicTrack], builder: ConditionBuilder, context: EncodeContext) -> None:
+    """Music clips: per-frame features from ``offset`` into the file, placed at the clip's start."""
+    for track in tracks:
+        feats = music_features(track.path, fps=MODEL_FPS, offset=track.offset, duration=track.end - track.start)
+        builder.add_frames("music", feats.features, frame_at(track.start), feats.frame_mask)

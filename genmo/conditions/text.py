@@ -8,6 +8,8 @@ than ``MAX_PROMPT_CHARS`` characters are rejected with a ConditionError instead.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hashlib
 import os
 import threading
@@ -18,6 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from genmo.errors import ConditionError
+from genmo.constants import frame_at
+
+if TYPE_CHECKING:
+    from genmo.conditions.builder import ConditionBuilder
+    from genmo.conditions.encoders import EncodeContext
+    from genmo.spec import TextTrack
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 TEXT_DIM = 384
@@ -208,3 +216,11 @@ def default_encoder() -> TextEncoder:
     if _DEFAULT_ENCODER is None:
         _DEFAULT_ENCODER = TextEncoder()
     return _DEFAULT_ENCODER
+
+
+def encode_tracks(tracks: list[TextTrack], builder: ConditionBuilder, context: EncodeContext) -> None:
+    """Text prompts, encoded in one batch, each acting on the frames of its window (at least one)."""
+    tokens, masks = context.text_encoder().encode([t.text for t in tracks])
+    for track, track_tokens, mask in zip(tracks, tokens, masks, strict=True):
+        start = frame_at(track.start)
+        builder.add_text(track_tokens, mask, start, max(frame_at(track.end), start + 1))
