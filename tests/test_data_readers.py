@@ -10,7 +10,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from genmo.body.skeleton import JOINT_NAMES, PARENTS
-from genmo.data.bvh import BvhError, parse_bvh, read_bvh, write_bvh
+from genmo.motion.bvh import BvhError, parse_bvh, read_bvh, write_bvh
 from genmo.data.clip import default_rest_joints, joints_of
 from genmo.data.convert import bvh_to_clip
 from genmo.data.jointmap import auto_joint_map, load_joint_map
