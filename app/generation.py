@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from genmo.constants import MODEL_FPS, frame_at
 from genmo.errors import one_line
 from genmo.paths import default_checkpoint
 from genmo.spec import TimelineSpec, load_spec
@@ -285,7 +286,7 @@ def plot_condition_masks(masks: dict[str, np.ndarray], text_windows: np.ndarray,
         mask = np.asarray(mask).reshape(len(mask), -1).any(axis=1) if np.ndim(mask) > 1 else np.asarray(mask, bool)
         rows.append((key, mask, MASK_COLORS.get(key, (100, 116, 139))))
     frames = max((len(m) for _, m, _ in rows), default=max(1, spec.num_frames))
-    keys = [int(round(t.time * 30)) for t in spec.tracks_of("keyframe")]
+    keys = [frame_at(t.time) for t in spec.tracks_of("keyframe")]
     label_w, row_h, pad = 190, 18, 8
     height = pad * 2 + (len(rows) + 1) * row_h + 16
     img = Image.new("RGB", (width, height), (255, 255, 255))
@@ -305,7 +306,7 @@ def plot_condition_masks(masks: dict[str, np.ndarray], text_windows: np.ndarray,
         draw.polygon([(x, y + 3), (x + 5, y + 9), (x, y + 15), (x - 5, y + 9)], fill=MASK_COLORS["keyframe"])
     y += row_h
     for s in range(int(spec.duration) + 1):
-        x = label_w + s * 30 * plot_w / frames
+        x = label_w + s * MODEL_FPS * plot_w / frames
         draw.line([(x, y), (x, y + 4)], fill=(148, 163, 184))
         draw.text((x + 2, y + 3), f"{s}s", fill=(100, 116, 139))
     img.save(path)

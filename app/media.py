@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from genmo.constants import MODEL_FPS
 from genmo.errors import MediaError, one_line
 from genmo.spec import LIBRARY_PREFIX, MEDIA_EXTENSIONS
 
@@ -102,7 +103,7 @@ def _inspect_audio(path: Path) -> dict[str, Any]:
     header_seconds = audio_header_seconds(path)
     if header_seconds is not None and header_seconds > MAX_MEDIA_SECONDS:
         raise MediaError(f"{path.name}: {header_seconds:.0f} s is longer than the {MAX_MEDIA_SECONDS:.0f} s limit")
-    sr = sample_rate_for(30.0)
+    sr = sample_rate_for(MODEL_FPS)
     y = load_audio(path, sr)
     seconds = len(y) / sr
     hop = max(1, sr // PEAK_RATE)
@@ -111,7 +112,7 @@ def _inspect_audio(path: Path) -> dict[str, Any]:
     padded[: len(y)] = np.abs(y)
     peaks = padded.reshape(n, hop).max(axis=1)
     peaks = peaks / max(float(peaks.max()), 1e-6)
-    feats = music_features_from_array(y, sr, 30.0, allow_silent=True, name=path.name)
+    feats = music_features_from_array(y, sr, MODEL_FPS, allow_silent=True, name=path.name)
     beats = [round(float(b), 3) for b in feats.beat_times]
     summary = f"{seconds:.1f} s audio" + (f", {feats.tempo:.0f} bpm, {len(beats)} beats" if not feats.silent else ", silent")
     return {"duration": round(seconds, 3), "peak_rate": PEAK_RATE, "peaks": [round(float(p), 3) for p in peaks],

@@ -24,6 +24,7 @@ from app.generation import KEEP_RUNS, GenerationCancelled, Generator, RunOutput,
 from app.media import MAX_UPLOAD_BYTES, PathGuard
 from app.project import load_project, save_project
 from app.timeline import describe, fit_to_duration, guarded, timeline_editor, valid_part
+from genmo.constants import MODEL_FPS
 from genmo.errors import GenmoUserError, one_line
 from genmo.spec import ALLOWED_FPS, GUIDANCE_RANGE, MAX_DURATION_S, MAX_SEED, MIN_DURATION_S, STEPS_RANGE
 
@@ -132,7 +133,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 gr.Markdown("### Generate")
                 duration = gr.Slider(MIN_DURATION_S, MAX_DURATION_S, value=start["duration"], step=0.5,
                                      label="Duration (s)", elem_id="duration")
-                fps = gr.Dropdown(list(ALLOWED_FPS), value=start["fps"], label="Output fps (the model runs at 30)",
+                fps = gr.Dropdown(list(ALLOWED_FPS), value=start["fps"], label=f"Output fps (the model runs at {MODEL_FPS})",
                                   elem_id="fps")
                 steps = gr.Slider(*STEPS_RANGE, value=start["sampler"]["steps"], step=1, label="DDIM steps",
                                   elem_id="steps")

@@ -16,18 +16,18 @@ from typing import Any
 import gradio as gr
 
 from app.media import MAX_UPLOAD_BYTES, PathGuard, inspect_media
+from genmo.constants import MODEL_FPS
 from genmo.errors import GenmoUserError, MediaError, SpecError, one_line
-from genmo.spec import load_spec
+from genmo.spec import SPEC_VERSION, Sampler, load_spec
 
 STATIC = Path(__file__).resolve().parent / "static"
 TEMPLATE = '<div class="gtl" tabindex="0"></div>'
 KIND_NAMES = {"text": "text", "music": "music", "video": "video", "keypoints2d": "2D keypoint", "keyframe": "keyframe"}
 
 
-def empty_spec(duration: float = 8.0, fps: int = 30) -> dict[str, Any]:
+def empty_spec(duration: float = 8.0, fps: int = MODEL_FPS) -> dict[str, Any]:
     """A timeline with no tracks."""
-    return {"version": 1, "fps": fps, "duration": duration, "sampler": {"steps": 5, "guidance": 2.5, "seed": 0},
-            "tracks": []}
+    return {"version": SPEC_VERSION, "fps": fps, "duration": duration, "sampler": Sampler().to_dict(), "tracks": []}
 
 
 def timeline_editor(value: dict[str, Any], guard: PathGuard, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> gr.HTML:

@@ -25,10 +25,10 @@ from genmo.body import load_body
 from genmo.body.model import BodyModel
 from genmo.conditions.builder import Conditions
 from genmo.conditions.encoders import EncodeContext, encode_timeline
+from genmo.device import pick_device, prepare
 from genmo.diffusion import DDIMSampler, NoiseSchedule
 from genmo.diffusion.ddim import ProgressCallback
 from genmo.diffusion.smoothing import smooth_time
-from genmo.device import pick_device, prepare
 from genmo.errors import UserInputError
 from genmo.model.batch import ConditionBatch, batch_to
 from genmo.model.checkpoint import load_denoiser

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from genmo.errors import ConditionError
 from genmo.conditions.npzfile import open_npz
 from genmo.conditions.pose_library import is_library_pose, library_pose
 from genmo.constants import frame_at
+from genmo.errors import ConditionError
 from genmo.spec import LIBRARY_PREFIX
 
 if TYPE_CHECKING:

@@ -11,17 +11,16 @@ normalize_kp2d (xy -> 2(xy - c)/b, conf 0 outside the box), bbox_feature ([(cx-i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from genmo.conditions.camera_motion import IDENTITY_6D
-from genmo.errors import ConditionError
 from genmo.conditions.npzfile import open_npz
 from genmo.conditions.observation import VideoObservation, default_focal, resample_observation, slice_observation
 from genmo.constants import MODEL_FPS, frame_at
+from genmo.errors import ConditionError
 
 if TYPE_CHECKING:
     from genmo.conditions.builder import ConditionBuilder

@@ -17,18 +17,17 @@ features, no beats and ``silent=True``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import hashlib
 import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from genmo.errors import ConditionError
 from genmo.constants import MODEL_FPS, frame_at
+from genmo.errors import ConditionError
 
 if TYPE_CHECKING:
     from genmo.conditions.builder import ConditionBuilder
@@ -84,7 +83,7 @@ def _check_fps(fps: float) -> float:
     return fps
 
 
-def music_features_from_array(samples: np.ndarray, sr: int, fps: float = 30.0, num_frames: int | None = None,
+def music_features_from_array(samples: np.ndarray, sr: int, fps: float = MODEL_FPS, num_frames: int | None = None,
                               allow_silent: bool = False, name: str = "audio") -> MusicFeatures:
     """Features from samples in memory: (n,) mono or (n, channels) / (channels, n) at rate ``sr``.
 
@@ -191,7 +190,7 @@ def _cache_path(path: Path, offset: float, duration: float | None, fps: float, a
     return cache_dir() / "music" / f"{hashlib.sha256(key.encode()).hexdigest()}.npz"
 
 
-def music_features(path: str | Path, fps: float = 30.0, offset: float = 0.0, duration: float | None = None,
+def music_features(path: str | Path, fps: float = MODEL_FPS, offset: float = 0.0, duration: float | None = None,
                    allow_silent: bool = False, use_cache: bool = True) -> MusicFeatures:
     """Features of the clip [offset, offset + duration) of an audio file (to its end when duration is None).
 

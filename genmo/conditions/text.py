@@ -8,19 +8,18 @@ than ``MAX_PROMPT_CHARS`` characters are rejected with a ConditionError instead.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import hashlib
 import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from genmo.errors import ConditionError
 from genmo.constants import frame_at
+from genmo.errors import ConditionError
 
 if TYPE_CHECKING:
     from genmo.conditions.builder import ConditionBuilder

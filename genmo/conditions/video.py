@@ -106,7 +106,7 @@ class PersonTracker:
         return True
 
 
-def extract_video(path: str | Path, fps: float = 30.0, offset: float = 0.0, duration: float | None = None,
+def extract_video(path: str | Path, fps: float = MODEL_FPS, offset: float = 0.0, duration: float | None = None,
                   focal: float | None = None, progress: Progress | None = None,
                   timings: dict[str, float] | None = None) -> VideoObservation:
     """Observe the main person of a video clip [offset, offset + duration) (or an image) at ``fps``.

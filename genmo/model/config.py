@@ -1,7 +1,8 @@
 """Configuration of the GENMO model, its diffusion process and its training (one JSON file).
 
 A config file holds three sections: {"model": {...}, "diffusion": {...}, "train": {...}}.
-Unknown keys raise UserInputError so typos never pass silently.
+Unknown keys raise UserInputError so typos never pass silently; RETIRED_KEYS, which configs
+written before the sampler settings moved to the timeline spec still hold, are ignored.
 """
 
 from __future__ import annotations
@@ -52,19 +53,21 @@ class ModelConfig:
             raise UserInputError(f"model.dropout must be in [0, 1), got {self.dropout}")
 
 
+RETIRED_KEYS: dict[str, tuple[str, ...]] = {"diffusion": ("sample_steps", "guidance")}
 MAX_SMOOTH_SIGMA = 10.0  # frames: the largest output smoothing a config, the CLI or the studio accepts
 
 
 @dataclass
 class DiffusionConfig:
-    """Noise schedule and sampler defaults."""
+    """Noise schedule and how the pipeline samples this model (DDIM eta, output smoothing).
+
+    Steps, guidance and seed are the timeline's (genmo.spec.Sampler), not the checkpoint's.
+    """
 
     num_timesteps: int = 1000
     schedule: str = "cosine"
     estimation_input: str = "zeros"  # x_t of the estimation pass at t = T-1: "zeros" | "noise"
-    sample_steps: int = 50
-    guidance: float = 2.5
-    eta: float = 0.0
+    eta: float = 0.0  # DDIM stochasticity the pipeline samples with (0 = deterministic)
     smooth_sigma: float = 0.0  # Gaussian over time (frames) on sampled motion; 0 = raw sampler output
 
     def validate(self) -> None:
@@ -74,8 +77,8 @@ class DiffusionConfig:
             raise UserInputError(f"diffusion.estimation_input must be 'zeros' or 'noise', got {self.estimation_input!r}")
         if self.num_timesteps < 2:
             raise UserInputError(f"diffusion.num_timesteps must be >= 2, got {self.num_timesteps}")
-        if not 1 <= self.sample_steps <= self.num_timesteps:
-            raise UserInputError(f"diffusion.sample_steps must be in 1..{self.num_timesteps}, got {self.sample_steps}")
+        if self.eta < 0:
+            raise UserInputError(f"diffusion.eta must be >= 0, got {self.eta}")
         if not 0.0 <= self.smooth_sigma <= MAX_SMOOTH_SIGMA:
             raise UserInputError(f"diffusion.smooth_sigma must be in [0, {MAX_SMOOTH_SIGMA:g}] frames, got {self.smooth_sigma}")
 
@@ -158,6 +161,9 @@ class GenmoConfig:
         parts = {}
         for name, klass in sections.items():
             values = data.get(name, {})
+            if not isinstance(values, dict):
+                raise UserInputError(f"config.{name}: expected a JSON object")
+            values = {k: v for k, v in values.items() if k not in RETIRED_KEYS.get(name, ())}
             allowed = {f.name for f in fields(klass)}
             bad = set(values) - allowed
             if bad:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from genmo.constants import MODEL_FPS
+
 
 def slerp_resample(
-    local_rots: np.ndarray, root: np.ndarray, src_fps: float, dst_fps: float = 30.0, src_times: np.ndarray | None = None
+    local_rots: np.ndarray, root: np.ndarray, src_fps: float, dst_fps: float = MODEL_FPS, src_times: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Resample rotations (N, J, 3, 3) by quaternion slerp and positions (N, 3) linearly.
 
