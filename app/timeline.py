@@ -18,7 +18,8 @@ import gradio as gr
 from app.media import MAX_UPLOAD_BYTES, PathGuard, inspect_media
 from genmo.constants import MODEL_FPS
 from genmo.errors import GenmoUserError, MediaError, SpecError, one_line
-from genmo.spec import SPEC_VERSION, Sampler, load_spec
+from genmo.conditions.pose_library import POSE_NAMES
+from genmo.spec import EXCLUSIVE_KINDS, MEDIA_EXTENSIONS, SPEC_VERSION, Sampler, load_spec
 
 STATIC = Path(__file__).resolve().parent / "static"
 TEMPLATE = '<div class="gtl" tabindex="0"></div>'
@@ -53,7 +54,16 @@ def timeline_editor(value: dict[str, Any], guard: PathGuard, max_upload_bytes: i
         server_functions=[inspect_media_fn],
         elem_id="timeline",
         max_upload_bytes=int(max_upload_bytes),
+        schema=widget_schema(),
     )
+
+
+def widget_schema() -> dict[str, Any]:
+    """What the editor needs to know of the spec, from the Python that owns it (the widget's ``schema`` prop):
+    media extensions per kind, the kinds whose clips may not overlap, the library poses, the sampler defaults."""
+    return {"version": SPEC_VERSION, "fps": MODEL_FPS, "sampler": Sampler().to_dict(),
+            "extensions": {kind: list(exts) for kind, exts in MEDIA_EXTENSIONS.items()},
+            "exclusive": list(EXCLUSIVE_KINDS), "poses": list(POSE_NAMES)}
 
 
 def fit_to_duration(spec: dict[str, Any], duration: float, fps: int | None = None) -> dict[str, Any]:
