@@ -6,7 +6,6 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from genmo.render.motion_video import render_motion
 from genmo.render.timeline_audio import write_timeline_audio
 
 if TYPE_CHECKING:
@@ -15,6 +14,8 @@ if TYPE_CHECKING:
 
 def render_result(result: GenerationResult, path: str | Path, width: int = 640, height: int = 480) -> Path:
     """Render the result's body animation to an mp4 with the timeline's music mixed in at its clip times."""
+    from genmo.render import render_motion  # looked up on the package per call, as the studio tests replace it
+
     music = [(t.path, t.start, t.end, t.offset) for t in result.spec.tracks_of("music")]
     with tempfile.TemporaryDirectory(prefix="genmo-audio-") as tmp:
         audio = write_timeline_audio(music, result.motion.duration, Path(tmp) / "mix.wav") if music else None
