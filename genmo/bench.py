@@ -25,13 +25,6 @@ import numpy as np
 from genmo.constants import MODEL_FPS
 
 PROMPT = "a person walks forward and waves"
-REQUIRED_KEYS = (
-    "matmul_gflops", "denoiser_gflops", "gen_300f_5steps_ms", "est_1800f_1step_ms", "scale_3600_over_1800",
-    "dense_over_window_3600", "render_fps_640x480", "pose_ms_per_frame", "studio_generate_to_3d_ms",
-    "studio_generate_to_video_ms", "peak_rss_mb",
-)
-
-
 @dataclass(frozen=True)
 class BenchSize:
     """How big each measurement is: the full bench, or the --quick smoke run."""
@@ -50,6 +43,18 @@ class BenchSize:
 
 QUICK = BenchSize(matmul=256, gen_frames=30, est_frames=60, long_frames=120, render_frames=4,
                   render_size=(160, 120), video_seconds=None, repeats=2, heavy_repeats=1, ratio_repeats=2)
+
+
+def required_keys(size: BenchSize) -> tuple[str, ...]:
+    """The keys every report has; sizes in their names are the measured ones (so --quick reports its own)."""
+    w, h = size.render_size
+    return ("matmul_gflops", "denoiser_gflops", f"gen_{size.gen_frames}f_5steps_ms", f"est_{size.est_frames}f_1step_ms",
+            f"scale_{size.long_frames}_over_{size.est_frames}", f"dense_over_window_{size.long_frames}",
+            f"render_fps_{w}x{h}", "pose_ms_per_frame", "studio_generate_to_3d_ms", "studio_generate_to_video_ms",
+            "peak_rss_mb")
+
+
+REQUIRED_KEYS = required_keys(BenchSize())  # the full bench's keys (docs/performance.md)
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -310,27 +315,15 @@ def bench_scaling(pipe: Any, short: int, long: int, repeats: int, folder: Path) 
     }
 
 
-def walking_motion(frames: int) -> dict[str, np.ndarray]:
-    """A simple walk (legs and arms swinging, moving forward) as poses / trans / betas / fps."""
-    t = np.arange(frames) / MODEL_FPS
-    poses = np.zeros((frames, 72), np.float32)
-    swing = 0.5 * np.sin(2 * np.pi * t)
-    poses[:, 3], poses[:, 6] = swing, -swing  # hips about x
-    poses[:, 16 * 3 + 2], poses[:, 17 * 3 + 2] = -1.2, 1.2  # arms down
-    poses[:, 16 * 3], poses[:, 17 * 3] = 0.4 * swing, -0.4 * swing
-    trans = np.zeros((frames, 3), np.float32)
-    trans[:, 2] = 1.2 * t
-    return {"poses": poses, "trans": trans, "betas": np.zeros(10, np.float32), "fps": float(MODEL_FPS)}
-
-
 def bench_render(frames: int, size: tuple[int, int], repeats: int) -> float:
     """Frames per second of skinning + pyrender (follow camera, ground, shadow) for one body."""
     from genmo.body import load_body
+    from genmo.motion.synthetic import walking_motion_file
     from genmo.render import BodyRenderer, FollowView, follow_camera_poses
     from genmo.render.motion_video import motion_vertices
 
     body = load_body()
-    motion = walking_motion(frames)
+    motion = walking_motion_file(frames)
     view = FollowView()
     cams = follow_camera_poses(motion["trans"], MODEL_FPS, view)
     with BodyRenderer(body.faces, int(body.weights.shape[0]), *size, shadows=True) as renderer:
@@ -384,12 +377,13 @@ def bench_studio(pipe: Any, frames: int, repeats: int, folder: Path, size: tuple
 
 def run_bench(quick: bool = False, threads: int | None = None, checkpoint: Path | None = None,
               log: Callable[[str], None] = lambda msg: None) -> dict[str, Any]:
-    """Measure everything; returns the report dict (REQUIRED_KEYS plus machine and breakdown keys)."""
+    """Measure everything; returns the report dict (required_keys(size) plus machine and breakdown keys)."""
     import torch
 
     from genmo.device import configure_threads
 
     size = QUICK if quick else BenchSize()
+    long = size.long_frames
     chosen = configure_threads(threads)
     report: dict[str, Any] = {"machine": machine_info(), "load_average_start": load_average(), "quick": quick}
     started = time.perf_counter()
@@ -410,22 +404,22 @@ def run_bench(quick: bool = False, threads: int | None = None, checkpoint: Path 
         report["denoiser_gflops"] = dn.pop("denoiser_gflops")
         report.update(dn)
         log("generation")
-        report["gen_300f_5steps_ms"], parts = bench_generation(pipe, size.gen_frames, size.repeats)
+        report[f"gen_{size.gen_frames}f_5steps_ms"], parts = bench_generation(pipe, size.gen_frames, size.repeats)
         report.update(parts)
         log("estimation")
-        report["est_1800f_1step_ms"] = bench_estimation(pipe, size.est_frames, size.repeats, folder)
+        report[f"est_{size.est_frames}f_1step_ms"] = bench_estimation(pipe, size.est_frames, size.repeats, folder)
         log("scaling")
         scale = bench_scaling(pipe, size.est_frames, size.long_frames, size.ratio_repeats, folder)
-        report["scale_3600_over_1800"] = scale.pop("scale_long_over_short")
+        report[f"scale_{long}_over_{size.est_frames}"] = scale.pop("scale_long_over_short")
         attention = bench_attention(pipe, size.long_frames, size.ratio_repeats)
-        report["dense_over_window_3600"] = attention.pop("dense_over_window")
-        report["full_over_window_3600"] = attention.pop("full_over_window")
-        report.update({f"{k}_3600": v for k, v in attention.items()})
-        report["pass_dense_over_window_3600"] = scale.pop("pass_dense_over_window")
-        report["pass_full_over_window_3600"] = scale.pop("pass_full_over_window")
+        report[f"dense_over_window_{long}"] = attention.pop("dense_over_window")
+        report[f"full_over_window_{long}"] = attention.pop("full_over_window")
+        report.update({f"{k}_{long}": v for k, v in attention.items()})
+        report[f"pass_dense_over_window_{long}"] = scale.pop("pass_dense_over_window")
+        report[f"pass_full_over_window_{long}"] = scale.pop("pass_full_over_window")
         report.update(scale)
         log("render")
-        report["render_fps_640x480"] = bench_render(size.render_frames, size.render_size, size.heavy_repeats)
+        report["render_fps_{}x{}".format(*size.render_size)] = bench_render(size.render_frames, size.render_size, size.heavy_repeats)
         log("video front end")
         report["pose_ms_per_frame"], extra = bench_pose(size.video_seconds)
         report.update(extra)

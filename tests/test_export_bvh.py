@@ -8,7 +8,7 @@ from genmo.body.skeleton import JOINT_NAMES
 from genmo.export.bvh import motion_to_bvh
 from genmo.motion.bvh import read_bvh
 from genmo.motion.motion import Motion
-from tests.helpers import walking_motion
+from genmo.motion.synthetic import walking_motion
 
 
 @pytest.fixture(scope="module")

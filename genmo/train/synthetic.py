@@ -22,17 +22,9 @@ from genmo.model.config import COND_DIMS, TEXT_DIM
 from genmo.motion.contacts import contact_labels
 from genmo.motion.normalizer import Normalizer
 from genmo.motion.representation import encode
+from genmo.motion.synthetic import REST_JOINTS
 from genmo.train.losses import COCO_BODY, SMPL_FOR_COCO_BODY
 
-# An SMPL-like T-pose skeleton (metres, Y up, facing +Z, left = +X).
-REST_JOINTS = torch.tensor([
-    [0.0, 0.95, 0.0], [0.06, 0.86, 0.0], [-0.06, 0.86, 0.0], [0.0, 1.06, -0.02],
-    [0.10, 0.48, 0.0], [-0.10, 0.48, 0.0], [0.0, 1.19, 0.0], [0.09, 0.08, -0.03],
-    [-0.09, 0.08, -0.03], [0.0, 1.25, 0.02], [0.12, 0.02, 0.09], [-0.12, 0.02, 0.09],
-    [0.0, 1.47, -0.01], [0.07, 1.38, 0.0], [-0.07, 1.38, 0.0], [0.0, 1.62, 0.04],
-    [0.18, 1.40, -0.01], [-0.18, 1.40, -0.01], [0.44, 1.39, -0.03], [-0.44, 1.39, -0.03],
-    [0.69, 1.40, -0.03], [-0.69, 1.40, -0.03], [0.77, 1.39, -0.04], [-0.77, 1.39, -0.04],
-])
 FOCAL = 1000.0
 IMAGE_SIZE = 1000.0
 TEXT_TOKENS = 4
