@@ -1,6 +1,6 @@
 """The timeline editor widget (a Gradio 6 ``gr.HTML`` with its own JS and CSS) and its state helpers.
 
-The widget's value is the timeline spec dict (DESIGN.md, version 1). The browser edits it and
+The widget's value is the timeline spec dict (docs/spec.md, version 1). The browser edits it and
 fires ``change``; Python sets it to load examples and projects. Media summaries (waveforms,
 beats, thumbnails) come from the ``inspect_media`` server function, restricted by a PathGuard.
 """

@@ -1,6 +1,6 @@
-"""2D observations: the VideoObservation structure, the keypoints npz file, and the model's 2D normalisation.
+"""2D keypoints: the keypoints npz file, the model's 2D normalisation and the 2D keypoint track encoder.
 
-The npz (DESIGN.md): ``keypoints`` (T, 17, 3) COCO-17 x, y in pixels + confidence;
+The npz (docs/spec.md): ``keypoints`` (T, 17, 3) COCO-17 x, y in pixels + confidence;
 ``image_size`` (2,) width, height; optional ``fps`` (scalar, default DEFAULT_FPS), ``bbox`` (T, 4)
 xyxy pixels, ``focal`` (scalar pixels, default max(w, h)), ``cam_angvel`` (T, 6), ``person_found`` (T,).
 
@@ -40,7 +40,7 @@ MAX_KEYPOINT_FRAMES = 30 * 60 * 10  # ten minutes at 30 fps
 VISIBLE_CONF = 0.5
 
 
-# -- the model's 2D normalisation (GENMO_FACTS section 2) ------------------------------------------
+# -- the model's 2D normalisation (docs/model.md §2) -----------------------------------------------
 
 def _fit_aspect(cx: np.ndarray, cy: np.ndarray, w: np.ndarray, h: np.ndarray, enlarge: float) -> np.ndarray:
     w = np.asarray(w, dtype=np.float64).copy()

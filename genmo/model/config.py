@@ -15,7 +15,7 @@ from typing import Any
 from genmo.errors import UserInputError
 from genmo.motion.representation import MOTION_DIM
 
-# Fixed widths of the frame-aligned conditions (GENMO_FACTS §2) and of the text token states.
+# Fixed widths of the frame-aligned conditions (docs/model.md §2) and of the text token states.
 COND_DIMS: dict[str, tuple[int, ...]] = {
     "kp2d": (17, 3),
     "bbox": (3,),
