@@ -18,11 +18,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from genmo.constants import MODEL_FPS
+
+if TYPE_CHECKING:
+    from genmo.model.batch import ConditionBatch
 
 PROMPT = "a person walks forward and waves"
 @dataclass(frozen=True)
@@ -187,7 +190,7 @@ def bench_matmul(size: int, repeats: int) -> float:
     return 2 * size**3 / seconds / 1e9
 
 
-def denoiser_batch(pipe: Any, frames: int, guided: bool) -> tuple[dict, Any, Any]:
+def denoiser_batch(pipe: Any, frames: int, guided: bool) -> tuple[ConditionBatch, Any, Any]:
     """The model batch of a one-prompt timeline (2B when guided, as the CFG sampler runs it)."""
     import torch
 
@@ -259,7 +262,7 @@ def bench_estimation(pipe: Any, frames: int, repeats: int, folder: Path) -> floa
     return median_seconds(lambda: pipe(spec, steps=1, guidance=1.0, seed=0), repeats) * 1e3
 
 
-def estimation_batch(pipe: Any, frames: int, folder: Path) -> dict:
+def estimation_batch(pipe: Any, frames: int, folder: Path) -> ConditionBatch:
     """The model batch of a 2D-keypoint observation of ``frames`` frames (no spec length limit)."""
     from genmo.conditions.builder import ConditionBuilder
     from genmo.conditions.keypoints2d import add_observation, load_keypoints2d

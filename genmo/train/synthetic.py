@@ -18,6 +18,7 @@ from torch.utils.data import Dataset
 from genmo.body.kinematics import forward_kinematics
 from genmo.body.rotations import axis_angle_to_matrix
 from genmo.constants import MODEL_FPS
+from genmo.model.batch import Batch
 from genmo.model.config import COND_DIMS, TEXT_DIM
 from genmo.motion.contacts import contact_labels
 from genmo.motion.normalizer import Normalizer
@@ -62,7 +63,7 @@ class SyntheticMotionDataset(Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, index: int) -> Batch:
         return self.items[index]
 
     def _sample(self, length: int, gen: torch.Generator, p2d: float, p2d_only: float, num_classes: int) -> dict:
