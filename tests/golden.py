@@ -125,11 +125,19 @@ def arrays_hash(arrays: dict[str, np.ndarray]) -> str:
 
 
 def run_case(pipe: Any, name: str) -> dict[str, np.ndarray]:
-    """The result arrays of one case, sampled with THREADS torch threads."""
+    """The result arrays of one case, sampled with THREADS torch threads and a fresh text encoder.
+
+    A fresh encoder (no memory or disk cache) encodes the case's prompts in one batch, as the
+    reference run did: the process-wide encoder may hold a prompt encoded earlier in a batch with
+    other, longer prompts, whose padding changes its last bits.
+    """
     import torch
+
+    from genmo.conditions.text import TextEncoder
 
     make_spec, kwargs = _cases()[name]
     spec = make_spec()
+    pipe._text_encoder = TextEncoder(disk_cache=False)
     threads = torch.get_num_threads()
     torch.set_num_threads(THREADS)
     try:
