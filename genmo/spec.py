@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from genmo.constants import MODEL_FPS
-from genmo.errors import SpecError, UserInputError
+from genmo.errors import SpecError, UserInputError, one_line
 
 SPEC_VERSION = 1
 ALLOWED_FPS = (20, 24, 25, 30, 50, 60)
@@ -407,7 +407,7 @@ def load_spec(source: str | Path | dict[str, Any], base_dir: str | Path | None =
     except RecursionError:
         raise SpecError(f"{path.name}: invalid JSON: nested too deeply") from None
     except ValueError as err:  # e.g. an integer with more digits than int() accepts
-        raise SpecError(f"{path.name}: invalid JSON: {str(err).splitlines()[0]}") from None
+        raise SpecError(f"{path.name}: invalid JSON: {one_line(err)}") from None
     return parse_spec(data, base_dir if base_dir is not None else path.parent, check_files)
 
 

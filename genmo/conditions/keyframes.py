@@ -18,7 +18,7 @@ import numpy as np
 from genmo.conditions.npzfile import open_npz
 from genmo.conditions.pose_library import is_library_pose, library_pose
 from genmo.constants import frame_at
-from genmo.errors import ConditionError
+from genmo.errors import ConditionError, one_line
 from genmo.spec import LIBRARY_PREFIX
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def _read(data: np.lib.npyio.NpzFile, key: str, name: str) -> np.ndarray:
     try:
         arr = np.asarray(data[key])
     except (OSError, ValueError) as exc:
-        raise ConditionError(f"{name}: cannot read '{key}' ({str(exc).splitlines()[0]})") from None
+        raise ConditionError(f"{name}: cannot read '{key}' ({one_line(exc)})") from None
     if arr.dtype.kind not in "fiu" or not np.isfinite(arr).all():
         raise ConditionError(f"{name}: '{key}' must hold finite numbers")
     return arr.astype(np.float32)

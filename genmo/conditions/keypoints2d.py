@@ -20,7 +20,7 @@ from genmo.conditions.camera_motion import IDENTITY_6D
 from genmo.conditions.npzfile import open_npz
 from genmo.conditions.observation import VideoObservation, default_focal, resample_observation, slice_observation
 from genmo.constants import MODEL_FPS, frame_at
-from genmo.errors import ConditionError
+from genmo.errors import ConditionError, one_line
 
 if TYPE_CHECKING:
     from genmo.conditions.builder import ConditionBuilder
@@ -120,7 +120,7 @@ def _read(data: np.lib.npyio.NpzFile, key: str, name: str) -> np.ndarray:
     try:
         return np.asarray(data[key])
     except (OSError, ValueError) as exc:
-        raise ConditionError(f"{name}: cannot read '{key}' ({str(exc).splitlines()[0]})") from None
+        raise ConditionError(f"{name}: cannot read '{key}' ({one_line(exc)})") from None
 
 
 def _array(data: np.lib.npyio.NpzFile, key: str, name: str, shape: tuple) -> np.ndarray:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from genmo.constants import MODEL_FPS, frame_at
-from genmo.errors import ConditionError
+from genmo.errors import ConditionError, one_line
 
 if TYPE_CHECKING:
     from genmo.conditions.builder import ConditionBuilder
@@ -169,7 +169,7 @@ def load_audio(path: str | Path, sr: int, offset: float = 0.0, duration: float |
             y, _ = librosa.load(path, sr=sr, mono=True, offset=offset,
                                 duration=duration if duration is not None else MAX_AUDIO_SECONDS)
     except Exception as exc:  # soundfile, audioread and ffmpeg raise many unrelated types
-        raise ConditionError(f"cannot decode audio file {path.name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise ConditionError(f"cannot decode audio file {path.name}: {one_line(exc)}") from None
     if y.size == 0:
         raise ConditionError(f"{path.name}: no audio at offset {offset:g} s (the file is shorter)")
     return y
