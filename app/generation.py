@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from genmo.constants import MODEL_FPS, frame_at
+from genmo.errors import one_line
 from genmo.paths import default_checkpoint
 from genmo.spec import TimelineSpec, load_spec
 
@@ -111,7 +113,7 @@ class Generator:
                         self._pipe = GenmoPipeline.from_pretrained(self.checkpoint)
                         self.model_note = f"model: {self.checkpoint.name}"
                     except Exception as err:  # corrupt weights or config: say so once, keep the studio usable
-                        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                        reason = one_line(err)
                         self._use_tiny(f"the checkpoint {self.checkpoint} could not be loaded ({reason[:200]})")
             return self._pipe
 
@@ -178,7 +180,7 @@ class Generator:
         report(0.82, "rendering")
         t1 = time.perf_counter()
         try:
-            from genmo.pipeline import render_result
+            from genmo.render.result import render_result
 
             out.video = render_result(result, sampled.folder / "render.mp4")
             out.timings["render_s"] = time.perf_counter() - t1
@@ -192,7 +194,7 @@ class Generator:
         except Exception as err:  # no OSMesa / GL context, ffmpeg missing: the 3D viewer still works
             log.warning("rendering failed: %s: %s", type(err).__name__, err)
             out.video = None
-            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            reason = one_line(err)
             out.notes.append(f"no video: offscreen rendering is unavailable on this server "
                              f"({type(err).__name__}: {reason[:160]}); the 3D viewer and downloads still work")
         return out
@@ -248,24 +250,19 @@ def render_overlay(motion: Any, track: Any, focal: float, path: Path) -> Path:
 
     from genmo.motion.motion import Motion
     from genmo.render import render_motion
+    from genmo.videofile import VideoReader
 
     fps = motion.fps
     start, end = int(round(track.start * fps)), min(int(round(track.end * fps)), motion.num_frames)
-    cap = cv2.VideoCapture(str(track.path))
-    width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    reader = VideoReader(track.path)
+    width, height = reader.info.width, reader.info.height
     scale = min(1.0, 640 / max(width, height, 1))
     out_w, out_h = (int(round(width * scale)) // 2) * 2, (int(round(height * scale)) // 2) * 2
 
     def frames():
-        try:
-            for i in range(end - start):
-                cap.set(cv2.CAP_PROP_POS_MSEC, (track.offset + i / fps) * 1000.0)
-                ok, frame = cap.read()
-                if not ok:
-                    return
+        with reader:
+            for frame in reader.at(track.offset + i / fps for i in range(end - start)):
                 yield cv2.resize(frame, (out_w, out_h))[..., ::-1].copy()
-        finally:
-            cap.release()
 
     sl = slice(start, end)
     clip = Motion(poses=motion.poses[sl], trans=motion.trans[sl], betas=motion.betas, fps=fps,
@@ -289,7 +286,7 @@ def plot_condition_masks(masks: dict[str, np.ndarray], text_windows: np.ndarray,
         mask = np.asarray(mask).reshape(len(mask), -1).any(axis=1) if np.ndim(mask) > 1 else np.asarray(mask, bool)
         rows.append((key, mask, MASK_COLORS.get(key, (100, 116, 139))))
     frames = max((len(m) for _, m, _ in rows), default=max(1, spec.num_frames))
-    keys = [int(round(t.time * 30)) for t in spec.tracks_of("keyframe")]
+    keys = [frame_at(t.time) for t in spec.tracks_of("keyframe")]
     label_w, row_h, pad = 190, 18, 8
     height = pad * 2 + (len(rows) + 1) * row_h + 16
     img = Image.new("RGB", (width, height), (255, 255, 255))
@@ -309,7 +306,7 @@ def plot_condition_masks(masks: dict[str, np.ndarray], text_windows: np.ndarray,
         draw.polygon([(x, y + 3), (x + 5, y + 9), (x, y + 15), (x - 5, y + 9)], fill=MASK_COLORS["keyframe"])
     y += row_h
     for s in range(int(spec.duration) + 1):
-        x = label_w + s * 30 * plot_w / frames
+        x = label_w + s * MODEL_FPS * plot_w / frames
         draw.line([(x, y), (x, y + 4)], fill=(148, 163, 184))
         draw.text((x + 2, y + 3), f"{s}s", fill=(100, 116, 139))
     img.save(path)

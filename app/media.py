@@ -9,6 +9,7 @@ frame counts for keypoint and keyframe npz files. Bad files raise ``MediaError``
 from __future__ import annotations
 
 import base64
+import itertools
 import zipfile
 import zlib
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from genmo.constants import MODEL_FPS
+from genmo.errors import MediaError, one_line
 from genmo.spec import LIBRARY_PREFIX, MEDIA_EXTENSIONS
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -23,10 +26,6 @@ PEAK_RATE = 20  # waveform peaks per second
 MAX_THUMBS = 48
 THUMB_HEIGHT = 48
 MAX_MEDIA_SECONDS = 600.0
-
-
-class MediaError(ValueError):
-    """A file that cannot be used for a clip; the message is one line for the user."""
 
 
 class PathGuard:
@@ -93,7 +92,7 @@ def inspect_media(path: str | Path, kind: str) -> dict[str, Any]:
     except MediaError:
         raise
     except ValueError as err:  # ConditionError and friends: already one line for the user
-        raise MediaError(str(err).splitlines()[0]) from None
+        raise MediaError(one_line(err)) from None
     except (EOFError, zipfile.BadZipFile, zlib.error) as err:  # a damaged npz member read after opening
         raise MediaError(f"{path.name}: damaged file ({type(err).__name__})") from None
 
@@ -104,7 +103,7 @@ def _inspect_audio(path: Path) -> dict[str, Any]:
     header_seconds = audio_header_seconds(path)
     if header_seconds is not None and header_seconds > MAX_MEDIA_SECONDS:
         raise MediaError(f"{path.name}: {header_seconds:.0f} s is longer than the {MAX_MEDIA_SECONDS:.0f} s limit")
-    sr = sample_rate_for(30.0)
+    sr = sample_rate_for(MODEL_FPS)
     y = load_audio(path, sr)
     seconds = len(y) / sr
     hop = max(1, sr // PEAK_RATE)
@@ -113,7 +112,7 @@ def _inspect_audio(path: Path) -> dict[str, Any]:
     padded[: len(y)] = np.abs(y)
     peaks = padded.reshape(n, hop).max(axis=1)
     peaks = peaks / max(float(peaks.max()), 1e-6)
-    feats = music_features_from_array(y, sr, 30.0, allow_silent=True, name=path.name)
+    feats = music_features_from_array(y, sr, MODEL_FPS, allow_silent=True, name=path.name)
     beats = [round(float(b), 3) for b in feats.beat_times]
     summary = f"{seconds:.1f} s audio" + (f", {feats.tempo:.0f} bpm, {len(beats)} beats" if not feats.silent else ", silent")
     return {"duration": round(seconds, 3), "peak_rate": PEAK_RATE, "peaks": [round(float(p), 3) for p in peaks],
@@ -132,38 +131,18 @@ def audio_header_seconds(path: Path) -> float | None:
 
 
 def _inspect_video(path: Path) -> dict[str, Any]:
-    import cv2
+    from genmo.videofile import VideoReader
 
-    from genmo.conditions.video import check_frame_size
-
-    cap = cv2.VideoCapture(str(path))
-    try:
-        if not cap.isOpened():
-            raise MediaError(f"{path.name}: cannot decode this video")
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        check_frame_size(cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT), path.name)
-        ok, first = cap.read()
-        if not ok or first is None:
-            raise MediaError(f"{path.name}: no video frames could be decoded")
-        fps = fps if 0 < fps < 1000 else 30.0
-        seconds = count / fps if count > 0 else 0.0
+    with VideoReader(path) as reader:
+        first = reader.read_first()
+        fps = reader.info.fps
+        seconds = reader.info.frames / fps if reader.info.frames > 0 else 0.0
         if seconds > MAX_MEDIA_SECONDS:
             raise MediaError(f"{path.name}: {seconds:.0f} s is longer than the {MAX_MEDIA_SECONDS:.0f} s limit")
         height, width = first.shape[:2]
         times = np.linspace(0.0, max(seconds - 1.0 / fps, 0.0), num=min(MAX_THUMBS, max(1, int(seconds) + 1)))
-        thumbs = []
-        for t in times:
-            if t > 0:
-                cap.set(cv2.CAP_PROP_POS_MSEC, float(t) * 1000.0)
-                ok, frame = cap.read()
-                if not ok or frame is None:
-                    break
-            else:
-                frame = first
-            thumbs.append({"t": round(float(t), 3), "src": _jpeg_data_url(frame)})
-    finally:
-        cap.release()
+        frames = itertools.chain([first], reader.at(float(t) for t in times[1:]))
+        thumbs = [{"t": round(float(t), 3), "src": _jpeg_data_url(frame)} for t, frame in zip(times, frames)]
     return {"duration": round(seconds, 3), "fps": round(fps, 3), "width": int(width), "height": int(height),
             "aspect": round(width / height, 3), "thumbs": thumbs,
             "summary": f"{seconds:.1f} s video, {width}x{height} at {fps:.0f} fps"}

@@ -16,6 +16,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from genmo.errors import ProjectError, one_line
 from genmo.spec import LIBRARY_PREFIX, MAX_SPEC_BYTES, MEDIA_EXTENSIONS, load_spec
 
 SPEC_NAME = "timeline.json"
@@ -26,10 +27,6 @@ MAX_MEMBERS = 200
 MAX_RATIO = 200  # uncompressed / compressed size allowed for members over RATIO_FLOOR bytes
 RATIO_FLOOR = 1024 * 1024
 _MEDIA_SUFFIXES = {s for suffixes in MEDIA_EXTENSIONS.values() for s in suffixes}
-
-
-class ProjectError(ValueError):
-    """A project file that cannot be read or written; one line for the user."""
 
 
 def save_project(spec: dict[str, Any], path: str | Path, resolve: Any = Path,
@@ -96,7 +93,7 @@ def load_project(path: str | Path, dest: str | Path) -> dict[str, Any]:
     try:
         _unpack(path, dest)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as err:
-        raise ProjectError(f"{path.name}: damaged zip ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
+        raise ProjectError(f"{path.name}: damaged zip ({one_line(err)})") from None
     spec = load_spec(dest / SPEC_NAME, check_files=True)
     root = dest.resolve()
     for i, track in enumerate(spec.tracks):

@@ -21,9 +21,11 @@ import gradio as gr
 
 from app.examples import EXAMPLES, EXAMPLES_DIR, load_example
 from app.generation import KEEP_RUNS, GenerationCancelled, Generator, RunOutput, RunSettings, prune_folders
-from app.media import MAX_UPLOAD_BYTES, MediaError, PathGuard
+from app.media import MAX_UPLOAD_BYTES, PathGuard
 from app.project import load_project, save_project
-from app.timeline import describe, fit_to_duration, guarded, one_line, timeline_editor, valid_part
+from app.timeline import describe, fit_to_duration, guarded, timeline_editor, valid_part
+from genmo.constants import MODEL_FPS
+from genmo.errors import GenmoUserError, one_line
 from genmo.spec import ALLOWED_FPS, GUIDANCE_RANGE, MAX_DURATION_S, MAX_SEED, MIN_DURATION_S, STEPS_RANGE
 
 log = logging.getLogger("genmo.studio")
@@ -131,7 +133,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 gr.Markdown("### Generate")
                 duration = gr.Slider(MIN_DURATION_S, MAX_DURATION_S, value=start["duration"], step=0.5,
                                      label="Duration (s)", elem_id="duration")
-                fps = gr.Dropdown(list(ALLOWED_FPS), value=start["fps"], label="Output fps (the model runs at 30)",
+                fps = gr.Dropdown(list(ALLOWED_FPS), value=start["fps"], label=f"Output fps (the model runs at {MODEL_FPS})",
                                   elem_id="fps")
                 steps = gr.Slider(*STEPS_RANGE, value=start["sampler"]["steps"], step=1, label="DDIM steps",
                                   elem_id="steps")
@@ -192,12 +194,13 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
 
         loaded_outputs = [timeline, duration, fps, steps, guidance, seed, gen_msg]
 
-        def loaded(spec: dict, note: str) -> tuple:
+        def loaded(spec: dict, note: str) -> dict:
             s = spec["sampler"]
-            return spec, spec["duration"], spec["fps"], s["steps"], s["guidance"], s["seed"], message("info", note)
+            return {timeline: spec, duration: spec["duration"], fps: spec["fps"], steps: s["steps"],
+                    guidance: s["guidance"], seed: s["seed"], gen_msg: message("info", note)}
 
         for name, button in example_buttons.items():
-            def load(name: str = name) -> tuple:
+            def load(name: str = name) -> dict:
                 title, blurb = EXAMPLES[name]
                 return loaded(load_example(name), f"Loaded example “{title}”: {blurb}.")
 
@@ -205,22 +208,22 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                          api_name=f"example_{name}")
 
         # -- projects ---------------------------------------------------------------------------
-        def on_project(file: str | None) -> tuple:
+        def on_project(file: str | None) -> dict:
             if not file:
-                return (gr.skip(),) * 6 + (message("info", "No project loaded."),)
+                return {gen_msg: message("info", "No project loaded.")}
             dest = work / "projects" / uuid.uuid4().hex[:8]
             try:
                 spec = load_project(file, dest)
                 guard.add(dest)
                 guarded(spec, guard)
-            except (ValueError, OSError) as err:
+            except (GenmoUserError, OSError) as err:
                 shutil.rmtree(dest, ignore_errors=True)
-                return (gr.skip(),) * 6 + (message("error", f"Could not load the project: {one_line(err)}"),)
+                return {gen_msg: message("error", f"Could not load the project: {one_line(err)}")}
             return loaded(spec, f"Loaded {Path(file).name}.")
 
         project_in.upload(on_project, project_in, loaded_outputs, concurrency_limit=None, api_name="load_project")
 
-        def on_save(spec: dict) -> tuple:
+        def on_save(spec: dict) -> dict:
             """Save the timeline; an unfinished one is saved without its incomplete clips, with a warning."""
             try:
                 ok, _text = describe(spec, guard)
@@ -230,13 +233,14 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 folder.mkdir(parents=True)
                 path = save_project(guarded(valid, guard), folder / "genmo-project.zip",
                                     editor_state=None if ok else spec)
-            except (ValueError, OSError) as err:
-                return gr.skip(), message("error", f"Could not save: {one_line(err)}")
+            except (GenmoUserError, OSError) as err:
+                return {gen_msg: message("error", f"Could not save: {one_line(err)}")}
             if problems:
                 more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-                return str(path), message("info", f"Saved with a warning: {problems[0]}{more} was left out of "
-                                                  "timeline.json; editor_state.json in the zip keeps the whole timeline.")
-            return str(path), message("ok", "Project saved: timeline.json plus its media in one zip.")
+                return {project_out: str(path),
+                        gen_msg: message("info", f"Saved with a warning: {problems[0]}{more} was left out of "
+                                                 "timeline.json; editor_state.json in the zip keeps the whole timeline.")}
+            return {project_out: str(path), gen_msg: message("ok", "Project saved: timeline.json plus its media in one zip.")}
 
         save_btn.click(on_save, timeline, [project_out, gen_msg], concurrency_limit=None, api_name="save_project")
 
@@ -244,7 +248,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
         @_gpu
         def generate(spec: dict, n_steps: float, weight: float, seed_value: float | None, randomise: bool,
                      n_samples: float, researcher_mode: bool, request: gr.Request,
-                     progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:
+                     progress: gr.Progress = gr.Progress()) -> Iterator[dict]:
             """Sample each requested seed; the first one's 3D view is shown as soon as its GLB exists,
             before its video renders. Errors become a message; the timeline is never touched."""
             cancel = flag(request, new=True)
@@ -257,28 +261,38 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                     report = _slice(progress, i / n, (i + 1) / n)
                     sampled = generator.sample(guarded(spec, guard), settings, report, cancel)
                     if i == 0 and sampled.output.glb:
-                        yield _preview(sampled.output, base_seed)
+                        yield preview(sampled.output, base_seed)
                     generator.render(sampled, report, cancel)
                     outs.append(generator.finish(sampled, report))
             except Exception as err:  # shown in the page, never as a traceback
-                yield (gr.skip(),) * 7 + (_error_message(err), gr.skip())
+                yield {gen_msg: _error_message(err)}
                 return
             first = outs[0]
             notes = [generator.model_note] + first.notes if generator.model_note else first.notes
             timing = f"Done in {sum(o.timings.get('generate_s', 0) + o.timings.get('render_s', 0) for o in outs):.1f} s"
             text = "; ".join([timing + f" ({first.caption})", *notes])
-            extra = [gr.update(value=_path(o.video), visible=o.video is not None,
-                               label=f"Sample {i + 2}: {o.settings.label}") for i, o in enumerate(outs[1:])]
-            extra += [gr.update(value=None, visible=False)] * (MAX_SAMPLES - 1 - len(extra))
             render_label = f"Render: {first.settings.label}" if first.video else "Render unavailable (see the message)"
-            yield (gr.update(value=_path(first.video), label=render_label),
-                   gr.update(value=str(first.overlay) if first.overlay else None, visible=first.overlay is not None),
-                   *extra,
-                   gr.update(value=str(first.masks_png) if first.masks_png else None, visible=bool(researcher_mode)),
-                   str(first.glb) if first.glb else None,
-                   _downloads(first),
-                   message("ok", text),
-                   base_seed)
+            update = {
+                video: gr.update(value=_path(first.video), label=render_label),
+                overlay: gr.update(value=str(first.overlay) if first.overlay else None, visible=first.overlay is not None),
+                masks: gr.update(value=str(first.masks_png) if first.masks_png else None, visible=bool(researcher_mode)),
+                viewer: str(first.glb) if first.glb else None,
+                downloads: _downloads(first),
+                gen_msg: message("ok", text),
+                seed: base_seed,
+            }
+            for i, player in enumerate(extra_videos):
+                out = outs[i + 1] if i + 1 < len(outs) else None
+                update[player] = (gr.update(value=None, visible=False) if out is None else
+                                  gr.update(value=_path(out.video), visible=out.video is not None,
+                                            label=f"Sample {i + 2}: {out.settings.label}"))
+            yield update
+
+        def preview(out: RunOutput, seed_used: int) -> dict:
+            """What ``generate`` shows once the first sample's GLB exists: the 3D viewer and downloads only."""
+            seconds = out.timings.get("generate_s", 0.0)
+            text = f"3D motion ready in {seconds:.1f} s ({out.settings.label}); rendering the video…"
+            return {viewer: str(out.glb), downloads: _downloads(out), gen_msg: message("info", text), seed: seed_used}
 
         gen_event = generate_btn.click(
             generate, [timeline, steps, guidance, seed, random_seed, samples, researcher],
@@ -287,7 +301,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
 
         @_gpu
         def compare(spec: dict, mode: str, n_steps: float, weight: float, seed_value: float | None,
-                    request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple:
+                    request: gr.Request, progress: gr.Progress = gr.Progress()) -> dict:
             cancel = flag(request, new=True)
             base = int(seed_value or 0)
             if mode == COMPARE_MODES["seeds"]:
@@ -304,9 +318,10 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 outs = [generator.run(guarded(spec, guard), r, _slice(progress, i / len(runs), (i + 1) / len(runs)),
                                       cancel, export_glb=False) for i, r in enumerate(runs)]
             except Exception as err:
-                return (gr.skip(),) * 3 + (_error_message(err),)
-            vids = [gr.update(value=_path(o.video), label=f"{o.settings.label}", visible=True) for o in outs]
-            vids += [gr.update(value=None, visible=False)] * (3 - len(vids))
+                return {compare_table: _error_message(err)}
+            update = {player: gr.update(value=None, visible=False) for player in compare_videos}
+            update.update({player: gr.update(value=_path(o.video), label=f"{o.settings.label}", visible=True)
+                           for player, o in zip(compare_videos, outs)})
             rows = "".join(
                 f"<tr><td>{html.escape(o.settings.label)}</td>"
                 f"<td>{o.timings.get('sampling_s', 0):.2f}</td><td>{o.timings.get('generate_s', 0):.2f}</td>"
@@ -315,7 +330,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                      f"<th>render s</th></tr>{rows}</table>")
             notes = sorted({n for o in outs for n in o.notes if n.startswith("no video")})
             table += "".join(message("error", n) for n in notes)
-            return (*vids, table)
+            return {**update, compare_table: table}
 
         cmp_event = compare_btn.click(compare, [timeline, compare_mode, steps, guidance, seed],
                                       [*compare_videos, compare_table], concurrency_limit=1, concurrency_id="gpu")
@@ -325,6 +340,12 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
             return message("info", "Cancelled; the timeline is unchanged.")
 
         cancel_btn.click(cancel, None, gen_msg, cancels=[gen_event, cmp_event], concurrency_limit=None, queue=False)
+
+        def forget(request: gr.Request) -> None:
+            """A closed page's cancel flag goes with it (the dict holds open sessions only)."""
+            cancel_flags.pop(getattr(request, "session_hash", None) or "default", None)
+
+        demo.unload(forget)
     return demo
 
 
@@ -337,13 +358,6 @@ def _downloads(out: RunOutput) -> list[str]:
     return [str(p) for p in (out.motion, out.video, out.glb) if p]
 
 
-def _preview(out: RunOutput, seed: int) -> tuple:
-    """Outputs of ``generate`` once the first sample's GLB exists: the 3D viewer and downloads only."""
-    seconds = out.timings.get("generate_s", 0.0)
-    text = f"3D motion ready in {seconds:.1f} s ({out.settings.label}); rendering the video…"
-    return (gr.skip(),) * (MAX_SAMPLES + 2) + (str(out.glb), _downloads(out), message("info", text), seed)
-
-
 def _slice(progress: gr.Progress, lo: float, hi: float):
     def report(fraction: float, text: str) -> None:
         progress(lo + (hi - lo) * fraction, desc=text)
@@ -354,7 +368,7 @@ def _slice(progress: gr.Progress, lo: float, hi: float):
 def _error_message(err: Exception) -> str:
     if isinstance(err, GenerationCancelled):
         return message("info", "Generation cancelled; the timeline is unchanged.")
-    if isinstance(err, (ValueError, FileNotFoundError, MediaError)):
+    if isinstance(err, (GenmoUserError, FileNotFoundError)):
         return message("error", f"Cannot generate: {one_line(err)}")
     log.exception("generation failed")
     return message("error", f"Generation failed ({type(err).__name__}: {one_line(err)}); the timeline is unchanged.")

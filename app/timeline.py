@@ -1,6 +1,6 @@
 """The timeline editor widget (a Gradio 6 ``gr.HTML`` with its own JS and CSS) and its state helpers.
 
-The widget's value is the timeline spec dict (DESIGN.md, version 1). The browser edits it and
+The widget's value is the timeline spec dict (docs/spec.md, version 1). The browser edits it and
 fires ``change``; Python sets it to load examples and projects. Media summaries (waveforms,
 beats, thumbnails) come from the ``inspect_media`` server function, restricted by a PathGuard.
 Between the server and its clients (the page, gradio_client) the spec travels as JSON text:
@@ -19,18 +19,20 @@ from typing import Any
 
 import gradio as gr
 
-from app.media import MAX_UPLOAD_BYTES, MediaError, PathGuard, inspect_media
-from genmo.spec import MAX_SPEC_BYTES, SpecError, load_spec
+from app.media import MAX_UPLOAD_BYTES, PathGuard, inspect_media
+from genmo.constants import MODEL_FPS
+from genmo.errors import GenmoUserError, MediaError, SpecError, one_line
+from genmo.conditions.pose_library import POSE_NAMES
+from genmo.spec import EXCLUSIVE_KINDS, MAX_SPEC_BYTES, MEDIA_EXTENSIONS, SPEC_VERSION, Sampler, load_spec
 
 STATIC = Path(__file__).resolve().parent / "static"
 TEMPLATE = '<div class="gtl" tabindex="0"></div>'
 KIND_NAMES = {"text": "text", "music": "music", "video": "video", "keypoints2d": "2D keypoint", "keyframe": "keyframe"}
 
 
-def empty_spec(duration: float = 8.0, fps: int = 30) -> dict[str, Any]:
+def empty_spec(duration: float = 8.0, fps: int = MODEL_FPS) -> dict[str, Any]:
     """A timeline with no tracks."""
-    return {"version": 1, "fps": fps, "duration": duration, "sampler": {"steps": 5, "guidance": 2.5, "seed": 0},
-            "tracks": []}
+    return {"version": SPEC_VERSION, "fps": fps, "duration": duration, "sampler": Sampler().to_dict(), "tracks": []}
 
 
 def parse_timeline(payload: Any) -> Any:
@@ -63,7 +65,7 @@ def timeline_editor(value: dict[str, Any], guard: PathGuard, max_upload_bytes: i
             kind = str(payload.get("kind", ""))
             path = guard.check(str(payload.get("path", "")))
             return {"ok": True, "info": inspect_media(path, kind)}
-        except (ValueError, OSError) as err:
+        except (GenmoUserError, OSError) as err:
             return {"ok": False, "error": one_line(err)}
 
     inspect_media_fn.__name__ = "inspect_media"
@@ -76,6 +78,7 @@ def timeline_editor(value: dict[str, Any], guard: PathGuard, max_upload_bytes: i
         server_functions=[inspect_media_fn],
         elem_id="timeline",
         max_upload_bytes=int(max_upload_bytes),
+        schema=widget_schema(),
     )
     # The value travels as JSON text; callbacks still take and return dicts. (Set on the instance:
     # subclassing a gradio component makes gradio write a .pyi stub beside this module.)
@@ -87,10 +90,12 @@ def timeline_editor(value: dict[str, Any], guard: PathGuard, max_upload_bytes: i
     return editor
 
 
-def one_line(err: BaseException) -> str:
-    """The first line of an error message (its type name when empty)."""
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
+def widget_schema() -> dict[str, Any]:
+    """What the editor needs to know of the spec, from the Python that owns it (the widget's ``schema`` prop):
+    media extensions per kind, the kinds whose clips may not overlap, the library poses, the sampler defaults."""
+    return {"version": SPEC_VERSION, "fps": MODEL_FPS, "sampler": Sampler().to_dict(),
+            "extensions": {kind: list(exts) for kind, exts in MEDIA_EXTENSIONS.items()},
+            "exclusive": list(EXCLUSIVE_KINDS), "poses": list(POSE_NAMES)}
 
 
 def fit_to_duration(spec: dict[str, Any], duration: float, fps: int | None = None) -> dict[str, Any]:

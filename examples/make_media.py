@@ -5,7 +5,7 @@
 - chorale.ogg: Bach's chorale BWV 66.6 (music21 corpus, public domain) at 110 bpm, synthesised
   with tinysoundfont and the TimGM6mb soundfont that ships with pretty_midi.
 - wave_keypoints.npz: COCO-17 2D keypoints of a standing body waving its right arm, projected
-  through a fixed pinhole camera (the DESIGN.md keypoints2d layout).
+  through a fixed pinhole camera (the docs/spec.md 2D keypoint file).
 - squat_pose.npz: a one-frame motion file holding the pose library's squat (a keyframe source).
 - mannequin.mp4: the default body raising and lowering its arms, rendered offscreen (a video to
   try estimation on).

@@ -1,4 +1,4 @@
-"""`python -m genmo bench [--json] [--quick]`: measure the whole path on this machine.
+"""The bench behind `python -m genmo bench`: measure the whole path on this machine.
 
 Every figure is the median of several repeats after a warm-up, taken in one process:
 machine matmul throughput, the denoiser's achieved throughput, text-to-motion generation,
@@ -9,31 +9,25 @@ See docs/performance.md for what each key means and the figures measured here.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from genmo.constants import MODEL_FPS
+
+if TYPE_CHECKING:
+    from genmo.model.batch import ConditionBatch
+
 PROMPT = "a person walks forward and waves"
-MODEL_FPS = 30
-REQUIRED_KEYS = (
-    "matmul_gflops", "denoiser_gflops", "gen_300f_5steps_ms", "est_1800f_1step_ms", "scale_3600_over_1800",
-    "dense_over_window_3600", "render_fps_640x480", "pose_ms_per_frame", "studio_generate_to_3d_ms",
-    "studio_generate_to_video_ms", "peak_rss_mb",
-)
-
-
 @dataclass(frozen=True)
 class BenchSize:
     """How big each measurement is: the full bench, or the --quick smoke run."""
@@ -54,28 +48,16 @@ QUICK = BenchSize(matmul=256, gen_frames=30, est_frames=60, long_frames=120, ren
                   render_size=(160, 120), video_seconds=None, repeats=2, heavy_repeats=1, ratio_repeats=2)
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("bench", help="measure speed on this machine (generation, estimation, render, studio)")
-    p.add_argument("--json", action="store_true", help="print one JSON object (default: a readable table)")
-    p.add_argument("--quick", action="store_true", help="tiny sizes and the untrained tiny model: a smoke test")
-    p.add_argument("--threads", type=int, help="torch threads (default: one per core, 1 when the CPU is "
-                                               "already saturated; see genmo.pipeline.default_threads)")
-    p.add_argument("--checkpoint", type=Path, help="checkpoint folder (default: checkpoints/genmo-small, "
-                                                  "else random weights with configs/cpu-wide.json, its architecture)")
-    p.set_defaults(run=run)
+def required_keys(size: BenchSize) -> tuple[str, ...]:
+    """The keys every report has; sizes in their names are the measured ones (so --quick reports its own)."""
+    w, h = size.render_size
+    return ("matmul_gflops", "denoiser_gflops", f"gen_{size.gen_frames}f_5steps_ms", f"est_{size.est_frames}f_1step_ms",
+            f"scale_{size.long_frames}_over_{size.est_frames}", f"dense_over_window_{size.long_frames}",
+            f"render_fps_{w}x{h}", "pose_ms_per_frame", "studio_generate_to_3d_ms", "studio_generate_to_video_ms",
+            "peak_rss_mb")
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.threads is not None and args.threads < 1:
-        raise ValueError(f"--threads must be >= 1, got {args.threads}")
-    log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if not args.json else (lambda msg: None)
-    report = run_bench(quick=args.quick, threads=args.threads, checkpoint=args.checkpoint, log=log)
-    if args.json:
-        print(json.dumps(report))
-    else:
-        for key, value in report.items():
-            print(f"{key:32s} {json.dumps(value)}")
-    return 0
+REQUIRED_KEYS = required_keys(BenchSize())  # the full bench's keys (docs/performance.md)
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -208,7 +190,7 @@ def bench_matmul(size: int, repeats: int) -> float:
     return 2 * size**3 / seconds / 1e9
 
 
-def denoiser_batch(pipe: Any, frames: int, guided: bool) -> tuple[dict, Any, Any]:
+def denoiser_batch(pipe: Any, frames: int, guided: bool) -> tuple[ConditionBatch, Any, Any]:
     """The model batch of a one-prompt timeline (2B when guided, as the CFG sampler runs it)."""
     import torch
 
@@ -216,7 +198,7 @@ def denoiser_batch(pipe: Any, frames: int, guided: bool) -> tuple[dict, Any, Any
     from genmo.model.batch import cat_batches
     from genmo.spec import load_spec
 
-    batch, _, _ = pipe.build_conditions(load_spec(text_spec(frames / MODEL_FPS)))
+    batch = pipe.encode_conditions(load_spec(text_spec(frames / MODEL_FPS))).batch
     if guided:
         batch = cat_batches(batch, null_guided(batch))
     b = batch["valid"].shape[0]
@@ -273,23 +255,22 @@ def bench_generation(pipe: Any, frames: int, repeats: int) -> tuple[float, dict[
 
 def bench_estimation(pipe: Any, frames: int, repeats: int, folder: Path) -> float:
     """A 2D-keypoint timeline of ``frames`` frames (file -> Motion), 1 DDIM step."""
-    from genmo.pipeline import spec_for_observation
+    from genmo.spec import spec_for_observation
 
     path = synthetic_keypoints(folder / f"kp{frames}.npz", frames)
     spec = spec_for_observation("keypoints2d", path)
     return median_seconds(lambda: pipe(spec, steps=1, guidance=1.0, seed=0), repeats) * 1e3
 
 
-def estimation_batch(pipe: Any, frames: int, folder: Path) -> dict:
+def estimation_batch(pipe: Any, frames: int, folder: Path) -> ConditionBatch:
     """The model batch of a 2D-keypoint observation of ``frames`` frames (no spec length limit)."""
-    from genmo.conditioning import ConditionBuilder
-    from genmo.conditions.keypoints2d import load_keypoints2d
+    from genmo.conditions.builder import ConditionBuilder
+    from genmo.conditions.keypoints2d import add_observation, load_keypoints2d
 
     obs = load_keypoints2d(synthetic_keypoints(folder / f"kp{frames}.npz", frames), fps=MODEL_FPS)
     builder = ConditionBuilder(frames)
-    pipe._add_observation(builder, obs, 0)
-    batch, _ = builder.build()
-    return batch
+    add_observation(builder, obs, 0)
+    return builder.build().batch
 
 
 def bench_attention(pipe: Any, frames: int, repeats: int) -> dict[str, float]:
@@ -337,27 +318,15 @@ def bench_scaling(pipe: Any, short: int, long: int, repeats: int, folder: Path) 
     }
 
 
-def walking_motion(frames: int) -> dict[str, np.ndarray]:
-    """A simple walk (legs and arms swinging, moving forward) as poses / trans / betas / fps."""
-    t = np.arange(frames) / MODEL_FPS
-    poses = np.zeros((frames, 72), np.float32)
-    swing = 0.5 * np.sin(2 * np.pi * t)
-    poses[:, 3], poses[:, 6] = swing, -swing  # hips about x
-    poses[:, 16 * 3 + 2], poses[:, 17 * 3 + 2] = -1.2, 1.2  # arms down
-    poses[:, 16 * 3], poses[:, 17 * 3] = 0.4 * swing, -0.4 * swing
-    trans = np.zeros((frames, 3), np.float32)
-    trans[:, 2] = 1.2 * t
-    return {"poses": poses, "trans": trans, "betas": np.zeros(10, np.float32), "fps": float(MODEL_FPS)}
-
-
 def bench_render(frames: int, size: tuple[int, int], repeats: int) -> float:
     """Frames per second of skinning + pyrender (follow camera, ground, shadow) for one body."""
     from genmo.body import load_body
+    from genmo.motion.synthetic import walking_motion_file
     from genmo.render import BodyRenderer, FollowView, follow_camera_poses
     from genmo.render.motion_video import motion_vertices
 
     body = load_body()
-    motion = walking_motion(frames)
+    motion = walking_motion_file(frames)
     view = FollowView()
     cams = follow_camera_poses(motion["trans"], MODEL_FPS, view)
     with BodyRenderer(body.faces, int(body.weights.shape[0]), *size, shadows=True) as renderer:
@@ -391,7 +360,7 @@ def bench_pose(seconds: float | None) -> tuple[float | None, dict[str, Any]]:
 def bench_studio(pipe: Any, frames: int, repeats: int, folder: Path, size: tuple[int, int]) -> dict[str, float]:
     """Request (spec dict) -> motion.npz + animated GLB, and request -> finished mp4 (what the studio runs)."""
     from genmo.export.glb import motion_to_glb
-    from genmo.pipeline import render_result
+    from genmo.render.result import render_result
     from genmo.spec import load_spec
 
     request = text_spec(frames / MODEL_FPS)
@@ -411,12 +380,13 @@ def bench_studio(pipe: Any, frames: int, repeats: int, folder: Path, size: tuple
 
 def run_bench(quick: bool = False, threads: int | None = None, checkpoint: Path | None = None,
               log: Callable[[str], None] = lambda msg: None) -> dict[str, Any]:
-    """Measure everything; returns the report dict (REQUIRED_KEYS plus machine and breakdown keys)."""
+    """Measure everything; returns the report dict (required_keys(size) plus machine and breakdown keys)."""
     import torch
 
-    from genmo.pipeline import configure_threads
+    from genmo.device import configure_threads
 
     size = QUICK if quick else BenchSize()
+    long = size.long_frames
     chosen = configure_threads(threads)
     report: dict[str, Any] = {"machine": machine_info(), "load_average_start": load_average(), "quick": quick}
     started = time.perf_counter()
@@ -437,22 +407,22 @@ def run_bench(quick: bool = False, threads: int | None = None, checkpoint: Path 
         report["denoiser_gflops"] = dn.pop("denoiser_gflops")
         report.update(dn)
         log("generation")
-        report["gen_300f_5steps_ms"], parts = bench_generation(pipe, size.gen_frames, size.repeats)
+        report[f"gen_{size.gen_frames}f_5steps_ms"], parts = bench_generation(pipe, size.gen_frames, size.repeats)
         report.update(parts)
         log("estimation")
-        report["est_1800f_1step_ms"] = bench_estimation(pipe, size.est_frames, size.repeats, folder)
+        report[f"est_{size.est_frames}f_1step_ms"] = bench_estimation(pipe, size.est_frames, size.repeats, folder)
         log("scaling")
         scale = bench_scaling(pipe, size.est_frames, size.long_frames, size.ratio_repeats, folder)
-        report["scale_3600_over_1800"] = scale.pop("scale_long_over_short")
+        report[f"scale_{long}_over_{size.est_frames}"] = scale.pop("scale_long_over_short")
         attention = bench_attention(pipe, size.long_frames, size.ratio_repeats)
-        report["dense_over_window_3600"] = attention.pop("dense_over_window")
-        report["full_over_window_3600"] = attention.pop("full_over_window")
-        report.update({f"{k}_3600": v for k, v in attention.items()})
-        report["pass_dense_over_window_3600"] = scale.pop("pass_dense_over_window")
-        report["pass_full_over_window_3600"] = scale.pop("pass_full_over_window")
+        report[f"dense_over_window_{long}"] = attention.pop("dense_over_window")
+        report[f"full_over_window_{long}"] = attention.pop("full_over_window")
+        report.update({f"{k}_{long}": v for k, v in attention.items()})
+        report[f"pass_dense_over_window_{long}"] = scale.pop("pass_dense_over_window")
+        report[f"pass_full_over_window_{long}"] = scale.pop("pass_full_over_window")
         report.update(scale)
         log("render")
-        report["render_fps_640x480"] = bench_render(size.render_frames, size.render_size, size.heavy_repeats)
+        report["render_fps_{}x{}".format(*size.render_size)] = bench_render(size.render_frames, size.render_size, size.heavy_repeats)
         log("video front end")
         report["pose_ms_per_frame"], extra = bench_pose(size.video_seconds)
         report.update(extra)

@@ -1,56 +1,43 @@
 """The command line: `python -m genmo {generate,estimate,data,train,eval,export,bench} ...`.
 
-Each subcommand lives in its own module exposing `add_parser(subparsers)` and `run(args) -> int`.
-User mistakes print one line on stderr and exit with code 2; set GENMO_DEBUG=1 for tracebacks.
+Every subcommand is one module of `genmo.commands` exposing `add_parser(subparsers)` and
+`run(args) -> int`, registered in SUBCOMMANDS. Mistakes the user can fix (`GenmoUserError`, a
+missing or unwritable file) print one line on stderr and exit with code 2; anything else is a
+bug and keeps its traceback. Set GENMO_DEBUG=1 for tracebacks of user errors too.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 
-from genmo.errors import MissingExtraError
+from genmo.commands import bench, data, estimate, evaluate, export, generate, train
+from genmo.errors import GenmoUserError, MissingExtraError, one_line
 
-SUBCOMMAND_MODULES = (
-    "genmo.commands.generate",
-    "genmo.commands.estimate",
-    "genmo.data.cli",
-    "genmo.train.cli",
-    "genmo.eval.cli",
-    "genmo.export.cli",
-    "genmo.bench",
-)
+SUBCOMMANDS = (generate, estimate, data, train, evaluate, export, bench)
+USER_ERRORS = (GenmoUserError, FileNotFoundError, IsADirectoryError, PermissionError, MissingExtraError)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every available subcommand."""
+    """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="python -m genmo", description="GENMO: estimate and generate human motion.")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for name in SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name is not None and name.startswith(err.name):
-                continue  # that part of the package is not installed in this build
-            raise
-        module.add_parser(subparsers)
+    for command in SUBCOMMANDS:
+        command.add_parser(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError, MissingExtraError) as err:
+    except USER_ERRORS as err:
         if os.environ.get("GENMO_DEBUG"):
             raise
-        message = str(err).splitlines()[0] if str(err) else type(err).__name__
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {one_line(err)}", file=sys.stderr)
         return 2

@@ -18,7 +18,8 @@ Relative paths resolve against the spec file's folder (or ``base_dir``). Validat
 
 Text windows may overlap (the model sums over texts); music, video and keypoints2d clips of the
 same kind may not, and two keyframes may not fall on the same output frame. The model runs at
-30 fps (``MODEL_FPS``); other output rates in ``ALLOWED_FPS`` are resampled from it.
+30 fps (``MODEL_FPS``); other output rates in ``ALLOWED_FPS`` are resampled from it. The whole
+format, with the motion file the pipeline writes, is described in docs/spec.md.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
-from genmo.errors import UserInputError
+from genmo.constants import MODEL_FPS
+from genmo.errors import SpecError, UserInputError, one_line
 
 SPEC_VERSION = 1
-MODEL_FPS = 30
 ALLOWED_FPS = (20, 24, 25, 30, 50, 60)
 MAX_DURATION_S = 60.0
+ESTIMATE_MAX_DURATION_S = 300.0  # spec_for_observation: the CLI estimates whole videos up to this long
 MIN_DURATION_S = 0.5
 MAX_TRACKS = 64
 MAX_TEXT_CHARS = 500
@@ -55,17 +57,19 @@ TRACK_KINDS = ("text", "music", "video", "keypoints2d", "keyframe")
 EXCLUSIVE_KINDS = ("music", "video", "keypoints2d")
 
 
-class SpecError(UserInputError):
-    """An invalid timeline spec; the one-line message names the track and field."""
-
-
 @dataclass
 class Sampler:
-    """DDIM sampler settings: steps (1-50), classifier-free guidance weight (0-10), seed."""
+    """DDIM sampler settings: steps (STEPS_RANGE), classifier-free guidance weight (GUIDANCE_RANGE), seed.
+
+    The defaults are the sampler defaults of every entry point (CLI, studio, timeline widget).
+    """
 
     steps: int = 5
     guidance: float = 2.5
     seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"steps": self.steps, "guidance": self.guidance, "seed": self.seed}
 
 
 @dataclass
@@ -181,7 +185,7 @@ class TimelineSpec:
             "version": self.version,
             "fps": self.fps,
             "duration": self.duration,
-            "sampler": {"steps": self.sampler.steps, "guidance": self.sampler.guidance, "seed": self.sampler.seed},
+            "sampler": self.sampler.to_dict(),
             "tracks": tracks,
         }
 
@@ -403,7 +407,7 @@ def load_spec(source: str | Path | dict[str, Any], base_dir: str | Path | None =
     except RecursionError:
         raise SpecError(f"{path.name}: invalid JSON: nested too deeply") from None
     except ValueError as err:  # e.g. an integer with more digits than int() accepts
-        raise SpecError(f"{path.name}: invalid JSON: {str(err).splitlines()[0]}") from None
+        raise SpecError(f"{path.name}: invalid JSON: {one_line(err)}") from None
     return parse_spec(data, base_dir if base_dir is not None else path.parent, check_files)
 
 
@@ -413,3 +417,27 @@ def save_spec(spec: TimelineSpec, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(spec.to_dict(relative_to=path.parent), indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def spec_for_observation(kind: str, path: str | Path) -> TimelineSpec:
+    """A timeline holding one video or 2D-keypoint clip over its whole duration (up to ESTIMATE_MAX_DURATION_S)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserInputError(f"{kind} file not found: {path}")
+    if kind == "video":
+        from genmo.videofile import probe_video
+
+        duration = probe_video(path).duration
+        if duration is None:
+            raise UserInputError(f"{path.name}: cannot read the video's frame rate and length")
+    else:
+        from genmo.conditions.keypoints2d import load_keypoints2d
+
+        obs = load_keypoints2d(path)
+        duration = obs.num_frames / obs.fps
+    if duration > ESTIMATE_MAX_DURATION_S:
+        raise UserInputError(f"{path.name}: {duration:.1f} s is longer than the {ESTIMATE_MAX_DURATION_S:g} s limit")
+    duration = round(duration, 3)
+    return parse_spec({"version": 1, "fps": MODEL_FPS, "duration": duration,
+                       "tracks": [{"kind": kind, "start": 0.0, "end": duration, "path": str(path)}]},
+                      max_duration=ESTIMATE_MAX_DURATION_S)

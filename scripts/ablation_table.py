@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from genmo.data.corpus import load_corpus
-from genmo.eval.cli import evaluate
+from genmo.eval.suite import evaluate
 from genmo.eval.evaluator import default_evaluator_dir
 from genmo.model.checkpoint import export_checkpoint
 from genmo.model.config import GenmoConfig

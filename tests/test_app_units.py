@@ -163,3 +163,16 @@ def test_mask_plot(tmp_path):
     img = np.asarray(Image.open(path).convert("RGB"))
     assert img.shape[1] == 900 and img.shape[0] > 80
     assert (np.abs(img.astype(int) - (219, 39, 119)).sum(-1) < 10).any()  # music colour is drawn
+
+
+def test_the_timeline_widget_gets_the_spec_schema_from_python(tmp_path):
+    from app.timeline import STATIC, timeline_editor
+    from genmo.conditions.pose_library import POSE_NAMES
+    from genmo.spec import EXCLUSIVE_KINDS, MEDIA_EXTENSIONS, Sampler
+
+    schema = timeline_editor(load_example("two_prompts"), PathGuard([tmp_path])).props["schema"]
+    assert schema["extensions"] == {k: list(v) for k, v in MEDIA_EXTENSIONS.items()}
+    assert schema["exclusive"] == list(EXCLUSIVE_KINDS) and schema["poses"] == list(POSE_NAMES)
+    assert schema["sampler"] == Sampler().to_dict() and json.loads(json.dumps(schema)) == schema
+    script = (STATIC / "timeline.js").read_text(encoding="utf-8")
+    assert ".wav" not in script and '"squat"' not in script and "guidance: 2.5" not in script

@@ -10,7 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from genmo.bench import REQUIRED_KEYS, median_seconds, run, synthetic_keypoints
+from genmo.bench import QUICK, REQUIRED_KEYS, median_seconds, required_keys, synthetic_keypoints
+from genmo.commands.bench import run
 from genmo.paths import repo_root
 
 
@@ -20,9 +21,11 @@ def test_bench_quick_json_has_every_key_with_numbers() -> None:
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(proc.stdout)
-    missing = [k for k in REQUIRED_KEYS if k not in report]
+    keys = required_keys(QUICK)
+    missing = [k for k in keys if k not in report]
     assert not missing, missing
-    for key in REQUIRED_KEYS:
+    assert "gen_30f_5steps_ms" in keys and "gen_300f_5steps_ms" not in report  # named by what --quick measures
+    for key in keys:
         if key == "pose_ms_per_frame":
             assert report[key] is None or report[key] > 0
             continue
@@ -60,3 +63,8 @@ def test_paired_ratio_of_a_double_workload_is_about_two() -> None:
 
     ratio, top, bottom = paired_ratio(lambda: work(400_000), lambda: work(200_000), repeats=5)
     assert 1.3 < ratio < 3.0 and top > bottom > 0
+
+
+def test_full_bench_keys_name_the_full_sizes() -> None:
+    assert REQUIRED_KEYS[2:7] == ("gen_300f_5steps_ms", "est_1800f_1step_ms", "scale_3600_over_1800",
+                                  "dense_over_window_3600", "render_fps_640x480")

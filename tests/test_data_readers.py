@@ -10,12 +10,19 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from genmo.body.skeleton import JOINT_NAMES, PARENTS
-from genmo.data.bvh import BvhError, parse_bvh, read_bvh, write_bvh
 from genmo.data.clip import default_rest_joints, joints_of
 from genmo.data.convert import bvh_to_clip
 from genmo.data.jointmap import auto_joint_map, load_joint_map
-from genmo.data.readers import (_DM_WIDTH, deepmimic_to_clip, dwm_to_clip, load_pkl_arrays, read_aistpp, read_amass_npz,
-                                read_dance_with_melody)
+from genmo.data.readers import (
+    _DM_WIDTH,
+    deepmimic_to_clip,
+    dwm_to_clip,
+    load_pkl_arrays,
+    read_aistpp,
+    read_amass_npz,
+    read_dance_with_melody,
+)
+from genmo.motion.bvh import BvhError, parse_bvh, read_bvh, write_bvh
 
 SIMPLE = """HIERARCHY
 ROOT Hips

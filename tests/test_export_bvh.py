@@ -5,10 +5,10 @@ import torch
 from genmo.body import load_body
 from genmo.body.rotations import matrix_to_axis_angle
 from genmo.body.skeleton import JOINT_NAMES
-from genmo.data.bvh import read_bvh
 from genmo.export.bvh import motion_to_bvh
+from genmo.motion.bvh import read_bvh
 from genmo.motion.motion import Motion
-from tests.helpers import walking_motion
+from genmo.motion.synthetic import walking_motion
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from genmo.cli import main
-from genmo.data.bvh import read_bvh
 from genmo.export.glb import validate_glb
+from genmo.motion.bvh import read_bvh
 from genmo.motion.motion import Motion
 from tests.test_export_glb import _motion
 

@@ -8,7 +8,7 @@ from genmo.body.rotations import matrix_to_axis_angle
 from genmo.body.skeleton import JOINT_NAMES, PARENTS
 from genmo.export.glb import accessor_array, motion_to_glb, read_glb, top_influences, validate_glb
 from genmo.motion.motion import Motion
-from tests.helpers import walking_motion
+from genmo.motion.synthetic import walking_motion
 
 
 @pytest.fixture(scope="module")

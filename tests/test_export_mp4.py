@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from genmo.body import load_body
-from genmo.export.video import motion_to_mp4, probe_media, render_side_by_side
+from genmo.export.video import motion_to_mp4, render_side_by_side
+from genmo.videofile import probe_media
 from tests.test_export_glb import _motion
 
 
@@ -62,7 +63,8 @@ def test_side_by_side_bad_input(tmp_path, body):
 
 @pytest.mark.slow
 def test_pipeline_render_result_keeps_the_timeline_music(tmp_path, tone):
-    from genmo.pipeline import GenmoPipeline, render_result
+    from genmo.pipeline import GenmoPipeline
+    from genmo.render.result import render_result
     from genmo.spec import load_spec
 
     spec = load_spec({"version": 1, "fps": 30, "duration": 2.0, "tracks": [

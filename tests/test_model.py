@@ -207,3 +207,15 @@ def test_config_files_load_and_reject_unknown_keys(tmp_path) -> None:
     bad.write_text('{"train": {"mode": "both"}}')
     with pytest.raises(ValueError, match="train.mode"):
         GenmoConfig.load(bad)
+
+
+def test_config_ignores_retired_sampler_keys_and_checks_eta():
+    from genmo.errors import UserInputError
+    from genmo.model.config import GenmoConfig
+
+    cfg = GenmoConfig.from_dict({"diffusion": {"sample_steps": 5, "guidance": 2.5, "eta": 0.5}})
+    assert cfg.diffusion.eta == 0.5 and "sample_steps" not in cfg.to_dict()["diffusion"]
+    with pytest.raises(UserInputError, match="eta"):
+        GenmoConfig.from_dict({"diffusion": {"eta": -1.0}})
+    with pytest.raises(UserInputError, match="unknown keys"):
+        GenmoConfig.from_dict({"diffusion": {"sample_step": 5}})

@@ -6,7 +6,7 @@ import torch
 
 from genmo.body.rotations import rotation_about_y
 from genmo.motion import LAYOUT, MOTION_DIM, Motion, Normalizer, decode, encode
-from tests.helpers import walking_motion
+from genmo.motion.synthetic import walking_motion
 
 
 def _camera(frames: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -5,8 +5,8 @@ import torch
 from genmo.body.rotations import axis_angle_to_matrix
 from genmo.cli import main
 from genmo.conditions.pose_library import library_pose
-from genmo.pipeline import GenmoPipeline, spec_for_observation
-from genmo.spec import load_spec
+from genmo.pipeline import GenmoPipeline
+from genmo.spec import load_spec, spec_for_observation
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +88,13 @@ def test_exported_half_precision_checkpoint_loads(tmp_path):
     for name, param in tiny.model.state_dict().items():
         assert (loaded.model.state_dict()[name] - param).abs().max() < 1e-2 * (1 + param.abs().max())
     assert loaded.model.state_dict()[name].dtype == torch.float32
+
+
+def test_eta_is_honoured_and_defaults_to_the_checkpoint(pipe):
+    spec = _spec([{"kind": "text", "start": 0.0, "end": 2.0, "text": "a person waves"}])
+    default, zero = pipe(spec, steps=4, seed=3).motion.poses, pipe(spec, steps=4, seed=3, eta=0.0).motion.poses
+    noisy, again = (pipe(spec, steps=4, seed=3, eta=1.0).motion.poses for _ in range(2))
+    assert pipe.eta == pipe.config.diffusion.eta == 0.0
+    np.testing.assert_array_equal(default, zero)
+    np.testing.assert_array_equal(noisy, again)
+    assert np.abs(noisy - zero).max() > 1e-4

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from genmo.cleanup.smoothing import smooth_time
 from genmo.cli import main
+from genmo.diffusion.smoothing import smooth_time
 from genmo.errors import UserInputError
 from genmo.pipeline import GenmoPipeline
 from genmo.spec import load_spec
@@ -71,3 +71,12 @@ def test_smoothing_out_of_range_is_a_user_error(tmp_path, capsys):
     assert main(["generate", str(path), "--out", str(tmp_path / "m.npz"), "--smooth", "-1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "smoothing" in err[0]
+
+
+def test_kept_entries_hold_their_values():
+    x = torch.randn(1, 30, 4, generator=torch.Generator().manual_seed(1))
+    keep = torch.zeros(1, 30, 4, dtype=torch.bool)
+    keep[0, 10, :2] = True
+    out = smooth_time(x, 2.0, keep=keep)
+    assert torch.equal(out[keep], x[keep])
+    assert not torch.equal(out[0, 10, 2:], x[0, 10, 2:])

@@ -190,7 +190,7 @@ def _free_port() -> int:
 def test_torchrun_two_processes_gloo_one_epoch(tmp_path) -> None:
     # 32 samples, global batch 8 = 4 per rank on 2 ranks: 4 steps are one epoch
     res = _cli("-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
-               "-m", "genmo.train.cli", "--config", "configs/tiny.json", "--synthetic", "32", "--out",
+               "-m", "genmo", "train", "--config", "configs/tiny.json", "--synthetic", "32", "--out",
                str(tmp_path), "--steps", "4", "--no-progress", timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     summary = json.loads(res.stdout.strip().splitlines()[-1])

@@ -1,17 +1,19 @@
 // GENMO timeline editor: runs as gr.HTML js_on_load with (element, trigger, props, server, upload, watch).
 // The editor's state is the timeline spec dict; props.value carries it as JSON text. Every edit
-// assigns the new text to props.value and fires trigger('change'). User text is only ever set
-// through textContent / .value.
+// assigns the new text to props.value and fires trigger('change'). User text is only ever set through textContent / .value.
+// What the spec allows (media extensions, exclusive kinds, library poses, sampler defaults) comes
+// from Python in props.schema (app/timeline.py: widget_schema).
+const SCHEMA = props.schema;
 const KINDS = [
   { kind: "text", label: "Text", hint: "Click empty space to add a prompt" },
-  { kind: "music", label: "Music", accept: ".wav,.mp3,.ogg,.flac", hint: "Click to add, then upload audio" },
-  { kind: "video", label: "Video", accept: ".mp4,.avi,.mov,.mkv,.webm", hint: "Click to add, then upload a video" },
-  { kind: "keypoints2d", label: "2D keypoints", accept: ".npz", hint: "Click to add, then upload keypoints (npz)" },
-  { kind: "keyframe", label: "Keyframes", accept: ".npz", hint: "Click to place a 3D pose" },
-];
+  { kind: "music", label: "Music", hint: "Click to add, then upload audio" },
+  { kind: "video", label: "Video", hint: "Click to add, then upload a video" },
+  { kind: "keypoints2d", label: "2D keypoints", hint: "Click to add, then upload keypoints (npz)" },
+  { kind: "keyframe", label: "Keyframes", hint: "Click to place a 3D pose" },
+].map((k) => (SCHEMA.extensions[k.kind] ? { ...k, accept: SCHEMA.extensions[k.kind].join(",") } : k));
 const KIND_INFO = Object.fromEntries(KINDS.map((k) => [k.kind, k]));
-const EXCLUSIVE = new Set(["music", "video", "keypoints2d"]);
-const POSE_NAMES = ["standing", "t_pose", "a_pose", "arms_up", "arms_forward", "hands_on_hips", "squat", "lunge", "sitting"];
+const EXCLUSIVE = new Set(SCHEMA.exclusive);
+const POSE_NAMES = SCHEMA.poses;
 const ROW_H = 34;
 const MIN_LEN = 0.1;
 const SNAP = 0.1;
@@ -36,10 +38,10 @@ function parse(v) {
 function normalize(v) {
   v = parse(v);
   const s = v && typeof v === "object" ? clone(v) : {};
-  s.version = s.version ?? 1;
-  s.fps = s.fps ?? 30;
+  s.version = s.version ?? SCHEMA.version;
+  s.fps = s.fps ?? SCHEMA.fps;
   s.duration = typeof s.duration === "number" && s.duration > 0 ? s.duration : 8;
-  s.sampler = s.sampler ?? { steps: 5, guidance: 2.5, seed: 0 };
+  s.sampler = s.sampler ?? clone(SCHEMA.sampler);
   s.tracks = Array.isArray(s.tracks) ? s.tracks.filter((t) => t && KIND_INFO[t.kind]) : [];
   return s;
 }

@@ -9,6 +9,7 @@ from pathlib import Path
 from genmo.body.default_body import DefaultBody
 from genmo.body.model import BodyModel, BodyOutput
 from genmo.body.smpl_body import SmplBody, smpl_file_name
+from genmo.errors import UserInputError
 
 logger = logging.getLogger("genmo.body")
 KINDS = ("auto", "smpl", "default")
@@ -29,7 +30,7 @@ def load_body(kind: str = "auto", gender: str = "neutral", folder: str | Path | 
     folder defaults to checkpoints/body_models/smpl.
     """
     if kind not in KINDS:
-        raise ValueError(f"body kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        raise UserInputError(f"body kind must be one of {', '.join(KINDS)}, got {kind!r}")
     name = smpl_file_name(gender)
     folder = Path(folder) if folder is not None else smpl_dir()
     return _load_cached(kind, gender, (folder / name).resolve())

@@ -16,6 +16,7 @@ from torch import Tensor
 from genmo.body.kinematics import local_to_global
 from genmo.body.model import BodyModel, BodyOutput, _as_rotmats
 from genmo.body.skeleton import NUM_JOINTS, PARENTS
+from genmo.errors import UserInputError
 
 SMPL_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f")
 NUM_BETAS = 10
@@ -24,7 +25,7 @@ NUM_BETAS = 10
 def smpl_file_name(gender: str = "neutral") -> str:
     """File name expected for a gender: SMPL_NEUTRAL.npz, SMPL_MALE.npz or SMPL_FEMALE.npz."""
     if gender not in ("neutral", "male", "female"):
-        raise ValueError(f"gender must be neutral, male or female, got {gender!r}")
+        raise UserInputError(f"gender must be neutral, male or female, got {gender!r}")
     return f"SMPL_{gender.upper()}.npz"
 
 
@@ -32,16 +33,16 @@ def read_smpl_arrays(path: str | Path) -> dict[str, np.ndarray]:
     """Load and check an SMPL npz; ValueError naming the file and the problem."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"SMPL model file not found: {path}")
+        raise UserInputError(f"SMPL model file not found: {path}")
     try:
         with np.load(path, allow_pickle=False) as data:
             files = data.files
             arrays = {k: np.asarray(data[k]) for k in SMPL_KEYS if k in files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{path}: not a readable plain-numpy SMPL npz ({exc})") from None
+        raise UserInputError(f"{path}: not a readable plain-numpy SMPL npz ({exc})") from None
     missing = [k for k in SMPL_KEYS if k not in arrays]
     if missing:
-        raise ValueError(f"{path}: SMPL file lacks {', '.join(missing)}")
+        raise UserInputError(f"{path}: SMPL file lacks {', '.join(missing)}")
     num_verts = arrays["v_template"].shape[0]
     expected = {
         "v_template": (num_verts, 3),
@@ -51,21 +52,21 @@ def read_smpl_arrays(path: str | Path) -> dict[str, np.ndarray]:
     }
     for key, shape in expected.items():
         if arrays[key].shape != shape:
-            raise ValueError(f"{path}: SMPL key {key!r} has shape {arrays[key].shape}, expected {shape}")
+            raise UserInputError(f"{path}: SMPL key {key!r} has shape {arrays[key].shape}, expected {shape}")
     if arrays["shapedirs"].shape[:2] != (num_verts, 3) or arrays["shapedirs"].shape[2] < NUM_BETAS:
-        raise ValueError(f"{path}: SMPL key 'shapedirs' has shape {arrays['shapedirs'].shape}")
+        raise UserInputError(f"{path}: SMPL key 'shapedirs' has shape {arrays['shapedirs'].shape}")
     if arrays["posedirs"].shape != (num_verts, 3, (NUM_JOINTS - 1) * 9):
-        raise ValueError(f"{path}: SMPL key 'posedirs' has shape {arrays['posedirs'].shape}")
+        raise UserInputError(f"{path}: SMPL key 'posedirs' has shape {arrays['posedirs'].shape}")
     faces = arrays["f"]
     if faces.ndim != 2 or faces.shape[1] != 3 or faces.min() < 0 or faces.max() >= num_verts:
-        raise ValueError(f"{path}: SMPL key 'f' is not a valid (F, 3) face array")
+        raise UserInputError(f"{path}: SMPL key 'f' is not a valid (F, 3) face array")
     parents = arrays["kintree_table"][0].astype(np.int64)
     parents[0] = -1
     if tuple(parents.tolist()) != PARENTS:
-        raise ValueError(f"{path}: SMPL kinematic tree differs from SMPL-24")
+        raise UserInputError(f"{path}: SMPL kinematic tree differs from SMPL-24")
     for key in ("v_template", "shapedirs", "posedirs", "J_regressor", "weights"):
         if not np.isfinite(arrays[key]).all():
-            raise ValueError(f"{path}: SMPL key {key!r} contains NaN or inf")
+            raise UserInputError(f"{path}: SMPL key {key!r} contains NaN or inf")
     return arrays
 
 
@@ -98,7 +99,7 @@ class SmplBody(BodyModel):
         """T-pose vertices (V, 3) for betas (10,); zero betas when None."""
         betas = _betas(betas)
         if betas.dim() != 1:
-            raise ValueError(f"betas: rest_vertices takes one shape (10,), got {tuple(betas.shape)}")
+            raise UserInputError(f"betas: rest_vertices takes one shape (10,), got {tuple(betas.shape)}")
         return self._smpl.v_template + torch.einsum("vak,k->va", self._smpl.shapedirs, betas)
 
     def rest_joints(self, betas: Tensor | None = None) -> Tensor:
@@ -125,7 +126,7 @@ class SmplBody(BodyModel):
         flat_betas = betas.expand(*batch, NUM_BETAS).reshape(count, NUM_BETAS) if betas.dim() == 1 else betas.reshape(count, NUM_BETAS)
         trans = torch.zeros(*batch, 3) if trans is None else torch.as_tensor(trans, dtype=torch.float32)
         if trans.shape != (*batch, 3) or not torch.isfinite(trans).all():
-            raise ValueError(f"trans: expected finite values of shape {(*batch, 3)}, got {tuple(trans.shape)}")
+            raise UserInputError(f"trans: expected finite values of shape {(*batch, 3)}, got {tuple(trans.shape)}")
         s = self._smpl
         verts, joints = lbs(flat_betas, flat, s.v_template, s.shapedirs, s.posedirs, s.J_regressor, s.parents,
                             s.lbs_weights, pose2rot=False)
@@ -142,5 +143,5 @@ def _betas(betas: Tensor | None) -> Tensor:
         return torch.zeros(NUM_BETAS)
     betas = torch.as_tensor(betas, dtype=torch.float32)
     if betas.shape[-1:] != (NUM_BETAS,) or not torch.isfinite(betas).all():
-        raise ValueError(f"betas: expected finite values of shape (..., {NUM_BETAS}), got {tuple(betas.shape)}")
+        raise UserInputError(f"betas: expected finite values of shape (..., {NUM_BETAS}), got {tuple(betas.shape)}")
     return betas

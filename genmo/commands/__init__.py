@@ -1,1 +1,1 @@
-"""Subcommands of `python -m genmo` that drive the pipeline."""
+"""The subcommands of `python -m genmo`, one module each (`add_parser`, `run`), registered in genmo.cli."""

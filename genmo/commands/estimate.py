@@ -6,15 +6,17 @@ import argparse
 from pathlib import Path
 
 from genmo.commands.progress import stage_progress
+from genmo.spec import STEPS_RANGE, Sampler
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("estimate", help="estimate motion from a video or a 2D keypoint file")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--video", type=Path, help="video file (mp4, avi, mov, mkv, webm)")
-    source.add_argument("--keypoints2d", type=Path, help="2D keypoints npz (COCO-17, see DESIGN)")
+    source.add_argument("--keypoints2d", type=Path, help="2D keypoints npz (COCO-17, see docs/spec.md)")
     p.add_argument("--out", type=Path, required=True, help="motion npz to write")
-    p.add_argument("--steps", type=int, default=5, help="DDIM steps (1-50, default 5)")
+    p.add_argument("--steps", type=int, default=Sampler.steps,
+                   help=f"DDIM steps ({STEPS_RANGE[0]}-{STEPS_RANGE[1]}, default {Sampler.steps})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--smooth", type=float, metavar="SIGMA",
                    help="temporal smoothing in frames (0-10; 0 = raw sampler output; default: the checkpoint's)")
@@ -24,7 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genmo.pipeline import GenmoPipeline, render_result, spec_for_observation
+    from genmo.pipeline import GenmoPipeline
+    from genmo.render.result import render_result
+    from genmo.spec import spec_for_observation
 
     kind, path = ("video", args.video) if args.video else ("keypoints2d", args.keypoints2d)
     spec = spec_for_observation(kind, path)

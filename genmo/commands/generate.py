@@ -6,13 +6,14 @@ import argparse
 from pathlib import Path
 
 from genmo.commands.progress import stage_progress
+from genmo.spec import STEPS_RANGE
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("generate", help="generate (or estimate) motion from a timeline spec JSON")
     p.add_argument("spec", type=Path, help="timeline spec (JSON, version 1)")
     p.add_argument("--out", type=Path, required=True, help="motion npz to write")
-    p.add_argument("--steps", type=int, help="DDIM steps (1-50); default: the spec's sampler.steps")
+    p.add_argument("--steps", type=int, help=f"DDIM steps ({STEPS_RANGE[0]}-{STEPS_RANGE[1]}); default: the spec's sampler.steps")
     p.add_argument("--seed", type=int, help="random seed; default: the spec's sampler.seed")
     p.add_argument("--guidance", type=float, help="classifier-free guidance weight; default: the spec's")
     p.add_argument("--smooth", type=float, metavar="SIGMA",
@@ -23,7 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genmo.pipeline import GenmoPipeline, render_result
+    from genmo.pipeline import GenmoPipeline
+    from genmo.render.result import render_result
     from genmo.spec import load_spec
 
     spec = load_spec(args.spec)

@@ -2,21 +2,32 @@
 
 A keyframe source is a motion file (keys ``poses`` (N, 72), ``trans`` (N, 3), optional ``betas``;
 ``frame`` picks the pose) or ``library:<name>`` / a bare library name (see pose_library.POSE_NAMES).
-Library poses carry no translation (trans None): the pipeline constrains the pose only.
+Library poses carry no translation (trans None) and are stood on the ground. A keyframe fixes
+KEYFRAME_FIELDS of the motion vector (root tilt, root height, body pose; not the heading or the
+planar position) through the sampler's in-painting (docs/model.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from genmo.conditions.errors import ConditionError
 from genmo.conditions.npzfile import open_npz
 from genmo.conditions.pose_library import is_library_pose, library_pose
+from genmo.constants import frame_at
+from genmo.errors import ConditionError, one_line
+from genmo.spec import LIBRARY_PREFIX
 
-LIBRARY_PREFIX = "library:"
+if TYPE_CHECKING:
+    from genmo.body.model import BodyModel
+    from genmo.conditions.builder import ConditionBuilder
+    from genmo.conditions.encoders import EncodeContext
+    from genmo.spec import KeyframeTrack
+
+KEYFRAME_FIELDS = ("root_tilt", "root_height", "body_pose")
 
 
 @dataclass
@@ -33,7 +44,7 @@ def _read(data: np.lib.npyio.NpzFile, key: str, name: str) -> np.ndarray:
     try:
         arr = np.asarray(data[key])
     except (OSError, ValueError) as exc:
-        raise ConditionError(f"{name}: cannot read '{key}' ({str(exc).splitlines()[0]})") from None
+        raise ConditionError(f"{name}: cannot read '{key}' ({one_line(exc)})") from None
     if arr.dtype.kind not in "fiu" or not np.isfinite(arr).all():
         raise ConditionError(f"{name}: '{key}' must hold finite numbers")
     return arr.astype(np.float32)
@@ -73,3 +84,33 @@ def load_keyframe(source: str | Path, time: float, frame: int = 0) -> Keyframe:
     if not Path(text).exists() and is_library_pose(text):
         return keyframe_from_library(text, time)
     return keyframe_from_motion(source, frame, time)
+
+
+def keyframe_constraint(pose: np.ndarray, trans: np.ndarray | None, body: BodyModel) -> tuple[np.ndarray, np.ndarray]:
+    """Representation values (D,) and the dims they fix (D,) for one pose (72,) and optional translation
+    on ``body``'s rest skeleton; without a translation the pose stands on the ground."""
+    import torch
+
+    from genmo.body.kinematics import forward_kinematics
+    from genmo.body.rotations import axis_angle_to_matrix
+    from genmo.body.skeleton import FOOT_JOINTS
+    from genmo.motion.representation import encode, field_mask
+
+    local = axis_angle_to_matrix(torch.as_tensor(pose, dtype=torch.float32).reshape(1, 24, 3))
+    rest = body.rest_joints()
+    root = rest[0] + (torch.as_tensor(trans, dtype=torch.float32) if trans is not None else torch.zeros(3))
+    _, joints = forward_kinematics(local, rest, root[None])
+    if trans is None:  # library pose: stand it on the ground
+        lift = -joints[0, list(FOOT_JOINTS), 1].min()
+        root = root + torch.tensor([0.0, float(lift), 0.0])
+        joints = joints + torch.tensor([0.0, float(lift), 0.0])
+    x = encode(local, root[None], torch.zeros(10), joints)
+    return x[0].numpy(), field_mask(KEYFRAME_FIELDS).numpy()
+
+
+def encode_tracks(tracks: list[KeyframeTrack], builder: ConditionBuilder, context: EncodeContext) -> None:
+    """Keyframes: each pose's constraint at its frame (a keyframe at the very end falls on the last frame)."""
+    for track in tracks:
+        key = load_keyframe(track.path, track.time, track.frame)
+        values, dims = keyframe_constraint(key.pose, key.trans, context.body)
+        builder.add_keyframe(values, dims, min(frame_at(track.time), builder.num_frames - 1))

@@ -1,6 +1,6 @@
-"""2D observations: the VideoObservation structure, the keypoints npz file, and the model's 2D normalisation.
+"""2D keypoints: the keypoints npz file, the model's 2D normalisation and the 2D keypoint track encoder.
 
-The npz (DESIGN.md): ``keypoints`` (T, 17, 3) COCO-17 x, y in pixels + confidence;
+The npz (docs/spec.md): ``keypoints`` (T, 17, 3) COCO-17 x, y in pixels + confidence;
 ``image_size`` (2,) width, height; optional ``fps`` (scalar, default DEFAULT_FPS), ``bbox`` (T, 4)
 xyxy pixels, ``focal`` (scalar pixels, default max(w, h)), ``cam_angvel`` (T, 6), ``person_found`` (T,).
 
@@ -11,14 +11,21 @@ normalize_kp2d (xy -> 2(xy - c)/b, conf 0 outside the box), bbox_feature ([(cx-i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from genmo.conditions.camera_motion import IDENTITY_6D, angvel_from_rotations, rotations_from_angvel
-from genmo.conditions.errors import ConditionError
+from genmo.conditions.camera_motion import IDENTITY_6D
 from genmo.conditions.npzfile import open_npz
+from genmo.conditions.observation import VideoObservation, default_focal, resample_observation, slice_observation
+from genmo.constants import MODEL_FPS, frame_at
+from genmo.errors import ConditionError, one_line
+
+if TYPE_CHECKING:
+    from genmo.conditions.builder import ConditionBuilder
+    from genmo.conditions.encoders import EncodeContext
+    from genmo.spec import Keypoints2DTrack
 
 NUM_KEYPOINTS = 17
 COCO17_NAMES: tuple[str, ...] = (
@@ -33,43 +40,7 @@ MAX_KEYPOINT_FRAMES = 30 * 60 * 10  # ten minutes at 30 fps
 VISIBLE_CONF = 0.5
 
 
-def default_focal(image_size: tuple[float, float]) -> float:
-    """Focal length in pixels when nothing better is known: max(w, h), about a 53 degree field of view."""
-    return float(max(image_size))
-
-
-@dataclass
-class VideoObservation:
-    """One person seen by one camera, frame by frame at ``fps``.
-
-    keypoints (T, 17, 3) COCO-17 x, y full-image pixels + confidence (0 where unseen);
-    bbox (T, 4) xyxy pixels; focal (pixels); image_size (w, h); cam_angvel (T, 6) 6D of
-    R_{t+1} R_t^T; person_found (T,) bool; interpolated (T,) True where the frame was
-    resampled between source frames; focal_known / cam_angvel_known False where defaults
-    (max(w, h) focal, static camera) were used.
-    """
-
-    keypoints: np.ndarray
-    bbox: np.ndarray
-    focal: float
-    image_size: tuple[int, int]
-    cam_angvel: np.ndarray
-    fps: float
-    person_found: np.ndarray
-    interpolated: np.ndarray = field(default=None)  # type: ignore[assignment]
-    focal_known: bool = False
-    cam_angvel_known: bool = False
-
-    def __post_init__(self) -> None:
-        if self.interpolated is None:
-            self.interpolated = np.zeros(len(self.keypoints), dtype=bool)
-
-    @property
-    def num_frames(self) -> int:
-        return int(self.keypoints.shape[0])
-
-
-# -- the model's 2D normalisation (GENMO_FACTS section 2) ------------------------------------------
+# -- the model's 2D normalisation (docs/model.md §2) -----------------------------------------------
 
 def _fit_aspect(cx: np.ndarray, cy: np.ndarray, w: np.ndarray, h: np.ndarray, enlarge: float) -> np.ndarray:
     w = np.asarray(w, dtype=np.float64).copy()
@@ -143,55 +114,13 @@ def condition_arrays(obs: VideoObservation) -> dict[str, np.ndarray]:
     }
 
 
-# -- resampling to the motion frame rate ----------------------------------------------------------
-
-def resample_observation(obs: VideoObservation, fps: float) -> VideoObservation:
-    """Resample every per-frame array to ``fps`` over the same duration (T * fps / obs.fps frames).
-
-    Keypoints and boxes are interpolated linearly between the two nearest source frames, and
-    a joint keeps the lower of their two confidences; camera rotations are interpolated
-    (slerp) before taking R_{t+1} R_t^T again. Frames between source frames (or held past
-    the last one) are flagged ``interpolated``; person_found needs both neighbours found.
-    """
-    if abs(fps - obs.fps) < 1e-6:
-        return obs
-    from scipy.spatial.transform import Rotation, Slerp
-
-    n_src = obs.num_frames
-    n_out = max(1, int(round(n_src * fps / obs.fps)))
-    pos = np.minimum(np.arange(n_out) * obs.fps / fps, n_src - 1)
-    i0 = np.floor(pos).astype(int)
-    i1 = np.minimum(i0 + 1, n_src - 1)
-    w = (pos - i0)[:, None]
-    kp = obs.keypoints
-    xy = kp[i0, :, :2] * (1 - w[..., None]) + kp[i1, :, :2] * w[..., None]
-    conf = np.minimum(kp[i0, :, 2], np.where(w > 0, kp[i1, :, 2], kp[i0, :, 2]))
-    bbox = obs.bbox[i0] * (1 - w) + obs.bbox[i1] * w
-    exact = np.isclose(pos, np.round(pos)) & (np.arange(n_out) * obs.fps / fps <= n_src - 1 + 1e-6)
-    found = obs.person_found[i0] & np.where(w[:, 0] > 0, obs.person_found[i1], True)
-    if n_src > 1:
-        rots = Rotation.from_matrix(rotations_from_angvel(obs.cam_angvel))
-        angvel = angvel_from_rotations(Slerp(np.arange(n_src), rots)(pos).as_matrix())
-    else:
-        angvel = np.repeat(IDENTITY_6D[None], n_out, axis=0)
-    return replace(
-        obs,
-        keypoints=np.concatenate([xy, conf[..., None]], axis=-1).astype(np.float32),
-        bbox=bbox.astype(np.float32),
-        cam_angvel=angvel,
-        fps=float(fps),
-        person_found=found,
-        interpolated=~exact | obs.interpolated[i0],
-    )
-
-
 # -- the npz file ---------------------------------------------------------------------------------
 
 def _read(data: np.lib.npyio.NpzFile, key: str, name: str) -> np.ndarray:
     try:
         return np.asarray(data[key])
     except (OSError, ValueError) as exc:
-        raise ConditionError(f"{name}: cannot read '{key}' ({str(exc).splitlines()[0]})") from None
+        raise ConditionError(f"{name}: cannot read '{key}' ({one_line(exc)})") from None
 
 
 def _array(data: np.lib.npyio.NpzFile, key: str, name: str, shape: tuple) -> np.ndarray:
@@ -269,3 +198,23 @@ def save_keypoints2d(path: str | Path, obs: VideoObservation) -> None:
     if obs.cam_angvel_known:
         arrays["cam_angvel"] = obs.cam_angvel.astype(np.float32)
     np.savez(path, **arrays)
+
+
+def add_observation(builder: ConditionBuilder, obs: VideoObservation, start: int) -> None:
+    """Write an observation at MODEL_FPS into the builder from frame ``start``: 2D keypoints and bbox
+    on the frames with a usable box, camera angular velocity on every frame, and its focal."""
+    arrays = condition_arrays(obs)
+    present = arrays["mask"]
+    builder.add_frames("kp2d", arrays["kp2d"], start, present)
+    builder.add_frames("bbox", arrays["bbox_feature"], start, present)
+    builder.add_frames("cam_angvel", arrays["cam_angvel"], start, np.ones(len(present), bool))
+    builder.focal = float(obs.focal)
+
+
+def encode_tracks(tracks: list[Keypoints2DTrack], builder: ConditionBuilder, context: EncodeContext) -> None:
+    """2D keypoint clips: the file resampled to MODEL_FPS, cut from ``offset`` for the clip's length."""
+    for track in tracks:
+        obs = resample_observation(load_keypoints2d(track.path), MODEL_FPS)
+        first = frame_at(track.offset)
+        add_observation(builder, slice_observation(obs, first, first + frame_at(track.end - track.start)),
+                        frame_at(track.start))

@@ -22,10 +22,17 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from genmo.conditions.errors import ConditionError
+from genmo.constants import MODEL_FPS, frame_at
+from genmo.errors import ConditionError, one_line
+
+if TYPE_CHECKING:
+    from genmo.conditions.builder import ConditionBuilder
+    from genmo.conditions.encoders import EncodeContext
+    from genmo.spec import MusicTrack
 
 HOP_LENGTH = 512
 MUSIC_DIM = 35
@@ -76,7 +83,7 @@ def _check_fps(fps: float) -> float:
     return fps
 
 
-def music_features_from_array(samples: np.ndarray, sr: int, fps: float = 30.0, num_frames: int | None = None,
+def music_features_from_array(samples: np.ndarray, sr: int, fps: float = MODEL_FPS, num_frames: int | None = None,
                               allow_silent: bool = False, name: str = "audio") -> MusicFeatures:
     """Features from samples in memory: (n,) mono or (n, channels) / (channels, n) at rate ``sr``.
 
@@ -162,7 +169,7 @@ def load_audio(path: str | Path, sr: int, offset: float = 0.0, duration: float |
             y, _ = librosa.load(path, sr=sr, mono=True, offset=offset,
                                 duration=duration if duration is not None else MAX_AUDIO_SECONDS)
     except Exception as exc:  # soundfile, audioread and ffmpeg raise many unrelated types
-        raise ConditionError(f"cannot decode audio file {path.name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise ConditionError(f"cannot decode audio file {path.name}: {one_line(exc)}") from None
     if y.size == 0:
         raise ConditionError(f"{path.name}: no audio at offset {offset:g} s (the file is shorter)")
     return y
@@ -183,7 +190,7 @@ def _cache_path(path: Path, offset: float, duration: float | None, fps: float, a
     return cache_dir() / "music" / f"{hashlib.sha256(key.encode()).hexdigest()}.npz"
 
 
-def music_features(path: str | Path, fps: float = 30.0, offset: float = 0.0, duration: float | None = None,
+def music_features(path: str | Path, fps: float = MODEL_FPS, offset: float = 0.0, duration: float | None = None,
                    allow_silent: bool = False, use_cache: bool = True) -> MusicFeatures:
     """Features of the clip [offset, offset + duration) of an audio file (to its end when duration is None).
 
@@ -210,3 +217,10 @@ def music_features(path: str | Path, fps: float = 30.0, offset: float = 0.0, dur
                  beat_frames=result.beat_frames, frame_mask=result.frame_mask, silent=result.silent)
         os.replace(tmp, cache)
     return result
+
+
+def encode_tracks(tracks: list[MusicTrack], builder: ConditionBuilder, context: EncodeContext) -> None:
+    """Music clips: per-frame features from ``offset`` into the file, placed at the clip's start."""
+    for track in tracks:
+        feats = music_features(track.path, fps=MODEL_FPS, offset=track.offset, duration=track.end - track.start)
+        builder.add_frames("music", feats.features, frame_at(track.start), feats.frame_mask)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genmo.conditions.errors import ConditionError
+from genmo.errors import ConditionError
 
 
 def open_npz(path: Path, what: str, required: tuple[str, ...]) -> np.lib.npyio.NpzFile:

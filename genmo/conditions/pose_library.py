@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from genmo.conditions.errors import ConditionError
+from genmo.errors import ConditionError
 
 _HALF_PI = np.pi / 2
 

@@ -14,10 +14,17 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from genmo.conditions.errors import ConditionError
+from genmo.constants import frame_at
+from genmo.errors import ConditionError
+
+if TYPE_CHECKING:
+    from genmo.conditions.builder import ConditionBuilder
+    from genmo.conditions.encoders import EncodeContext
+    from genmo.spec import TextTrack
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 TEXT_DIM = 384
@@ -208,3 +215,11 @@ def default_encoder() -> TextEncoder:
     if _DEFAULT_ENCODER is None:
         _DEFAULT_ENCODER = TextEncoder()
     return _DEFAULT_ENCODER
+
+
+def encode_tracks(tracks: list[TextTrack], builder: ConditionBuilder, context: EncodeContext) -> None:
+    """Text prompts, encoded in one batch, each acting on the frames of its window (at least one)."""
+    tokens, masks = context.text_encoder().encode([t.text for t in tracks])
+    for track, track_tokens, mask in zip(tracks, tokens, masks, strict=True):
+        start = frame_at(track.start)
+        builder.add_text(track_tokens, mask, start, max(frame_at(track.end), start + 1))

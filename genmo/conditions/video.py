@@ -1,6 +1,6 @@
 """Video (or a single image) -> VideoObservation of its main person, resampled to the motion frame rate.
 
-Steps per source frame: decode (OpenCV, falling back to imageio-ffmpeg), find/track the main
+Steps per source frame: decode (genmo.videofile: OpenCV, falling back to imageio-ffmpeg), find/track the main
 person (HOG detections every DETECT_EVERY frames and whenever the track is lost; in between the
 box follows the previous keypoints), BlazePose on an upscaled crop, and the camera rotation
 from the previous frame (ORB, the person masked out). The main person is the largest HOG
@@ -13,81 +13,34 @@ given; principal point at the image centre.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from genmo.conditions.camera_motion import CameraRotationTracker, angvel_from_rotations
-from genmo.conditions.errors import ConditionError
-from genmo.conditions.keypoints2d import VideoObservation, default_focal, resample_observation
+from genmo.conditions.keypoints2d import add_observation
+from genmo.conditions.observation import VideoObservation, default_focal, resample_observation
 from genmo.conditions.pose2d import VISIBLE_CONF, PoseEstimator, detect_people
+from genmo.constants import MODEL_FPS, frame_at
+from genmo.errors import ConditionError
+from genmo.videofile import MAX_FRAME_PIXELS, VideoReader, check_frame_size
+
+if TYPE_CHECKING:
+    from genmo.conditions.builder import ConditionBuilder
+    from genmo.conditions.encoders import EncodeContext
+    from genmo.spec import VideoTrack
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 MAX_VIDEO_BYTES = 1024 * 1024 * 1024
 MAX_VIDEO_SECONDS = 300.0
 MAX_SOURCE_FRAMES = 9000
-MAX_FRAME_PIXELS = 4096 * 4096  # larger frames are refused from the header, before any is decoded
 DETECT_EVERY = 10          # HOG runs on every n-th frame (and whenever the track is lost)
 TRACK_GATE = 0.6           # a new box centre may move this many box heights per frame from the track
 BOX_MARGIN = 0.1           # reported boxes = visible keypoint extent grown by this fraction per side
 
 Progress = Callable[[int, int], None]
-
-
-def check_frame_size(width: float, height: float, name: str) -> None:
-    """Raise ConditionError when a frame of width x height (read from a header) is over MAX_FRAME_PIXELS."""
-    if width * height > MAX_FRAME_PIXELS:
-        raise ConditionError(f"{name}: {int(width)}x{int(height)} frames are over the "
-                             f"{MAX_FRAME_PIXELS / 1e6:.1f} megapixel limit")
-
-
-def _open_video(path: Path) -> tuple[float, int, Iterator[np.ndarray]]:
-    """(fps, frame count or 0 if unknown, BGR frame iterator) via OpenCV, else imageio-ffmpeg."""
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    if cap.isOpened():
-        try:
-            check_frame_size(cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT), path.name)
-        except ConditionError:
-            cap.release()
-            raise
-        ok, first = cap.read()
-        if ok and first is not None:
-            fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
-            total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-
-            def frames() -> Iterator[np.ndarray]:
-                try:
-                    yield first
-                    while True:
-                        ok, frame = cap.read()
-                        if not ok:
-                            return
-                        yield frame
-                finally:
-                    cap.release()
-
-            return (fps if 0 < fps < 1000 else 30.0), max(total, 0), frames()
-    cap.release()
-    try:
-        import imageio_ffmpeg
-
-        reader = imageio_ffmpeg.read_frames(str(path))
-        meta = next(reader)
-    except Exception as exc:  # ffmpeg reports many error types
-        raise ConditionError(f"cannot decode video file {path.name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-    width, height = meta["size"]
-    check_frame_size(width, height, path.name)
-    fps = float(meta.get("fps") or 30.0)
-    total = int(round(float(meta.get("duration") or 0) * fps))
-
-    def ffmpeg_frames() -> Iterator[np.ndarray]:
-        for raw in reader:
-            yield np.frombuffer(raw, np.uint8).reshape(height, width, 3)[..., ::-1].copy()
-
-    return fps, total, ffmpeg_frames()
 
 
 def _box_from_keypoints(kp: np.ndarray) -> np.ndarray:
@@ -153,7 +106,7 @@ class PersonTracker:
         return True
 
 
-def extract_video(path: str | Path, fps: float = 30.0, offset: float = 0.0, duration: float | None = None,
+def extract_video(path: str | Path, fps: float = MODEL_FPS, offset: float = 0.0, duration: float | None = None,
                   focal: float | None = None, progress: Progress | None = None,
                   timings: dict[str, float] | None = None) -> VideoObservation:
     """Observe the main person of a video clip [offset, offset + duration) (or an image) at ``fps``.
@@ -187,7 +140,8 @@ def extract_video(path: str | Path, fps: float = 30.0, offset: float = 0.0, dura
             raise ConditionError(f"cannot decode image file {path.name}")
         src_fps, total, frames = fps, 1, iter([image])
     else:
-        src_fps, total, frames = _open_video(path)
+        reader = VideoReader(path, fallback=True)
+        src_fps, total, frames = reader.info.fps, reader.info.frames, reader.frames()
     first = int(round(offset * src_fps))
     count = int(round(duration * src_fps)) if duration is not None else MAX_SOURCE_FRAMES
     count = min(count, MAX_SOURCE_FRAMES, max(total - first, 0) if total else MAX_SOURCE_FRAMES)
@@ -255,3 +209,11 @@ def _observe(frame: np.ndarray, t: int, tracker: PersonTracker, estimator: PoseE
     kp = estimator.estimate(frame, box)  # no box (nobody detected, no track): the whole frame
     clock["pose"] += time.perf_counter() - t0
     return kp
+
+
+def encode_tracks(tracks: list[VideoTrack], builder: ConditionBuilder, context: EncodeContext) -> None:
+    """Video clips: the main person observed from ``offset`` for the clip's length, at MODEL_FPS."""
+    for track in tracks:
+        obs = extract_video(track.path, fps=MODEL_FPS, offset=track.offset, duration=track.end - track.start,
+                            progress=context.stage("video"))
+        add_observation(builder, obs, frame_at(track.start))

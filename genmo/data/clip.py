@@ -10,7 +10,8 @@ import torch
 
 from genmo.body.kinematics import forward_kinematics
 from genmo.body.skeleton import FOOT_JOINTS
-from genmo.data.retarget import L_ANKLE, L_HIP, L_KNEE, RetargetResult, slerp_resample
+from genmo.data.retarget import L_ANKLE, L_HIP, L_KNEE, RetargetResult
+from genmo.motion.resample import slerp_resample
 
 TARGET_FPS = 30.0
 

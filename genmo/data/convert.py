@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from genmo.body.skeleton import NUM_JOINTS, PARENTS
-from genmo.data.bvh import Bvh
 from genmo.data.clip import Clip, default_rest_joints, finish_clip
 from genmo.data.jointmap import auto_joint_map
 from genmo.data.retarget import L_HAND, L_WRIST, NECK, PELVIS, R_HAND, R_WRIST, retarget, upright_rest
+from genmo.motion.bvh import Bvh
 
 
 def _up_fix(positions: np.ndarray, neck: int, pelvis: int) -> np.ndarray | None:

@@ -21,6 +21,7 @@ import numpy as np
 
 from genmo.body.skeleton import FOOT_JOINTS
 from genmo.data.sources import SOURCES, ClipTask, convert_task, list_tasks, split_of
+from genmo.errors import UserInputError
 
 INDEX_NAME = "index.json"
 VERSION = 1
@@ -80,7 +81,7 @@ def build_corpus(data_root: Path, out: Path, sources: tuple[str, ...] = SOURCES,
         per: dict[str, int] = {}
         tasks = [t for t in tasks if per.setdefault(t.source, 0) < limit and not per.__setitem__(t.source, per[t.source] + 1)]
     if not tasks:
-        raise ValueError(f"no motion sets found under {data_root} (expected {', '.join(f'{s}.tar.xz' for s in sources)})")
+        raise UserInputError(f"no motion sets found under {data_root} (expected {', '.join(f'{s}.tar.xz' for s in sources)})")
     log(f"converting {len(tasks)} clips from {data_root} with {workers} worker(s)")
     arrays: dict[str, dict[str, list]] = {}
     clips: list[dict] = []
@@ -151,15 +152,15 @@ def load_corpus(root: str | Path) -> Corpus:
     root = Path(root)
     index_path = root / INDEX_NAME
     if not index_path.is_file():
-        raise ValueError(f"{root}: not a corpus folder (no {INDEX_NAME}); build one with `python -m genmo data build --out DIR`")
+        raise UserInputError(f"{root}: not a corpus folder (no {INDEX_NAME}); build one with `python -m genmo data build --out DIR`")
     index = json.loads(index_path.read_text())
     if index.get("version") != VERSION:
-        raise ValueError(f"{index_path}: unsupported corpus version {index.get('version')!r}")
+        raise UserInputError(f"{index_path}: unsupported corpus version {index.get('version')!r}")
     arrays = {}
     for source in sorted({c["source"] for c in index["clips"]}):
         path = root / f"{source}.npz"
         if not path.is_file():
-            raise ValueError(f"{root}: corpus lacks {path.name}")
+            raise UserInputError(f"{root}: corpus lacks {path.name}")
         with np.load(path, allow_pickle=False) as data:
             arrays[source] = {k: data[k] for k in data.files}
     return Corpus(root, index["clips"], arrays, index.get("build", {}))

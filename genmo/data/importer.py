@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from genmo.data.bvh import read_bvh
 from genmo.data.clip import default_rest_joints
 from genmo.data.convert import bvh_to_clip
 from genmo.data.jointmap import load_joint_map
+from genmo.motion.bvh import read_bvh
 from genmo.motion.motion import Motion
 
 

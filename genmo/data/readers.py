@@ -14,7 +14,7 @@ from scipy.spatial.transform import Rotation
 from genmo.body.skeleton import NUM_JOINTS
 from genmo.data import retarget as rt
 from genmo.data.clip import Clip, default_rest_joints, finish_clip, joints_of
-from genmo.data.retarget import slerp_resample
+from genmo.motion.resample import slerp_resample
 
 # ---------------------------------------------------------------- DeepMimic
 # DeepMimic humanoid3d skeleton (metres; character faces +X, Y up, right side at +Z).

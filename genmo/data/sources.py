@@ -146,7 +146,7 @@ def list_tasks(data_root: Path, sources: tuple[str, ...] = SOURCES) -> list[Clip
 def convert_task(task: ClipTask, rest_joints: np.ndarray, with_music: bool = True) -> dict:
     """Run one task: returns poses (N, 24, 3) axis-angle, trans (N, 3), joints (N, 24, 3) and,
     for dance, music (N, 35) + music_mask (N,). Raises ValueError on malformed input."""
-    from genmo.data.bvh import read_bvh
+    from genmo.motion.bvh import read_bvh
     from genmo.data.convert import bvh_to_clip
     from genmo.data.readers import deepmimic_to_clip, dwm_to_clip, read_dance_with_melody
 

@@ -1,4 +1,4 @@
-"""The cosine noise schedule and the forward (noising) process q(x_t | x_0) (GENMO_FACTS §4)."""
+"""The cosine noise schedule and the forward (noising) process q(x_t | x_0) (docs/model.md §4)."""
 
 from __future__ import annotations
 

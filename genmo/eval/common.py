@@ -15,7 +15,7 @@ from scipy.spatial.transform import Rotation
 
 from genmo.body.kinematics import forward_kinematics
 from genmo.data.corpus import Corpus
-from genmo.model.batch import empty_conditions
+from genmo.model.batch import ConditionBatch, empty_conditions
 from genmo.motion.representation import LAYOUT, decode, encode
 
 FPS = 30.0
@@ -72,7 +72,7 @@ def encode_gt(gt: GroundTruth, cam_R: np.ndarray | None = None, cam_t: np.ndarra
                   torch.as_tensor(gt.joints), **kwargs)
 
 
-def padded_conditions(lengths: list[int], texts: int = 1, tokens: int = 1) -> dict:
+def padded_conditions(lengths: list[int], texts: int = 1, tokens: int = 1) -> ConditionBatch:
     """An empty condition batch for samples of the given lengths (valid marks real frames)."""
     t_max = max(lengths)
     batch = empty_conditions(len(lengths), t_max, texts=texts, tokens=tokens)
@@ -81,7 +81,7 @@ def padded_conditions(lengths: list[int], texts: int = 1, tokens: int = 1) -> di
     return batch
 
 
-def sample(pipe, batch: dict, steps: int, guidance: float = 1.0, seed: int = 0,
+def sample(pipe, batch: ConditionBatch, steps: int, guidance: float = 1.0, seed: int = 0,
            keyframes: torch.Tensor | None = None, keyframe_mask: torch.Tensor | None = None) -> torch.Tensor:
     """Sample a condition batch as the product does (`GenmoPipeline.sample_batch`, smoothing included);
     returns unnormalised x (B, T, D) on the CPU. keyframes: unnormalised values with keyframe_mask."""

@@ -15,11 +15,19 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from genmo.conditions.keyframes import KEYFRAME_FIELDS
 from genmo.data.corpus import Corpus
 from genmo.eval import metrics as M
-from genmo.eval.common import decode_sample, encode_gt, ground_truth, mean_or_none, padded_conditions, sample, split_clips
+from genmo.eval.common import (
+    decode_sample,
+    encode_gt,
+    ground_truth,
+    mean_or_none,
+    padded_conditions,
+    sample,
+    split_clips,
+)
 from genmo.motion.representation import field_mask
-from genmo.pipeline import KEYFRAME_FIELDS
 
 
 @dataclass

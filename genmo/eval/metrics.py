@@ -1,4 +1,4 @@
-"""Evaluation metrics as pure numpy functions (definitions: GENMO_FACTS.md §6).
+"""Evaluation metrics as pure numpy functions (definitions: docs/evaluation.md).
 
 Conventions: positions in metres, Y up, 30 fps unless ``fps`` says otherwise; joints (T, J, 3)
 with the pelvis at index 0. Per-frame metrics return one value per frame so that callers can

@@ -1,14 +1,17 @@
-"""Exports of a Motion to the tools users work in: npz, BVH, animated GLB, mp4 (with music)."""
+"""Exports of a Motion to the tools users work in: npz, BVH, animated GLB, mp4 (with music).
+
+The writers live in `genmo.export.bvh`, `.glb` and `.video`; `export_motion` picks one by format
+(they load lazily, so importing this package is cheap).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from genmo.body.model import BodyModel
-from genmo.export.bvh import motion_to_bvh
-from genmo.export.glb import motion_to_glb, validate_glb
-from genmo.export.video import motion_to_mp4, probe_media, render_side_by_side
-from genmo.motion.motion import Motion
+if TYPE_CHECKING:
+    from genmo.body.model import BodyModel
+    from genmo.motion.motion import Motion
 
 FORMATS = ("npz", "bvh", "glb", "mp4")
 
@@ -42,19 +45,13 @@ def export_motion(
     if fmt == "npz":
         return motion.save(out)
     if fmt == "bvh":
+        from genmo.export.bvh import motion_to_bvh
+
         return motion_to_bvh(motion, out, body, units=units)
     if fmt == "glb":
+        from genmo.export.glb import motion_to_glb
+
         return motion_to_glb(motion, out, body)
+    from genmo.export.video import motion_to_mp4
+
     return motion_to_mp4(motion, out, body, audio_path=audio, audio_offset=audio_offset, width=size[0], height=size[1])
-
-
-__all__ = [
-    "FORMATS",
-    "export_motion",
-    "motion_to_bvh",
-    "motion_to_glb",
-    "motion_to_mp4",
-    "probe_media",
-    "render_side_by_side",
-    "validate_glb",
-]

@@ -10,7 +10,7 @@ import torch
 from genmo.body.model import BodyModel
 from genmo.body.rotations import axis_angle_to_matrix
 from genmo.body.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
-from genmo.data.bvh import write_bvh
+from genmo.motion.bvh import write_bvh
 from genmo.motion.motion import Motion
 
 UNITS = {"m": 1.0, "cm": 100.0}

@@ -1,11 +1,8 @@
-"""Video exports: a motion's render with its music, several motions side by side, and stream probing."""
+"""Video exports: a motion's render with its music, and several motions side by side."""
 
 from __future__ import annotations
 
-import re
-import subprocess
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -112,57 +109,3 @@ def _label(image: np.ndarray, text: str) -> np.ndarray:
     cv2.rectangle(image, (6, 6), (16 + w, 16 + h + base), (255, 255, 255), -1)
     cv2.putText(image, text, (11, 11 + h), cv2.FONT_HERSHEY_SIMPLEX, LABEL_SCALE, (30, 30, 30), 1, cv2.LINE_AA)
     return image
-
-
-@dataclass
-class MediaInfo:
-    """What ffmpeg reports about a media file: container duration, first video / audio stream (decoded lengths)."""
-
-    duration: float
-    video_codec: str | None
-    audio_codec: str | None
-    width: int | None
-    height: int | None
-    video_duration: float | None
-    video_frames: int | None
-    audio_duration: float | None
-
-
-def probe_media(path: str | Path) -> MediaInfo:
-    """Streams and durations of a media file via the ffmpeg that imageio-ffmpeg ships (no ffprobe needed)."""
-    import imageio_ffmpeg
-
-    exe = imageio_ffmpeg.get_ffmpeg_exe()
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"media file not found: {path}")
-    info = subprocess.run([exe, "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
-    match = re.search(r"Duration: (\d+):(\d+):([\d.]+)", info)
-    if match is None:
-        raise ValueError(f"{path}: ffmpeg cannot read it as media")
-    video = re.search(r"Stream #\S+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})", info)
-    audio = re.search(r"Stream #\S+.*?: Audio: (\w+)", info)
-
-    def decode(selector: str) -> tuple[float, int]:
-        out = subprocess.run([exe, "-hide_banner", "-i", str(path), "-map", selector, "-f", "null", "-"],
-                             capture_output=True, text=True).stderr
-        times = re.findall(r"time=(\d+):(\d+):([\d.]+)", out)
-        frames = re.findall(r"frame=\s*(\d+)", out)
-        return (_seconds(times[-1]) if times else 0.0), (int(frames[-1]) if frames else 0)
-
-    video_decoded = decode("0:v:0") if video else (None, None)
-    return MediaInfo(
-        duration=_seconds(match.groups()),
-        video_codec=video.group(1) if video else None,
-        audio_codec=audio.group(1) if audio else None,
-        width=int(video.group(2)) if video else None,
-        height=int(video.group(3)) if video else None,
-        video_duration=video_decoded[0],
-        video_frames=video_decoded[1],
-        audio_duration=decode("0:a:0")[0] if audio else None,
-    )
-
-
-def _seconds(hms: Sequence[str]) -> float:
-    h, m, s = hms
-    return int(h) * 3600 + int(m) * 60 + float(s)

@@ -1,6 +1,6 @@
 """Self-attention over frames: rotary position embedding and sliding-window attention.
 
-Sliding window (GENMO_FACTS §5): with window W < L, query i sees exactly the W consecutive keys
+Sliding window (docs/model.md §3): with window W < L, query i sees exactly the W consecutive keys
 [lo_i, lo_i + W) with lo_i = clamp(i - W // 2, 0, L - W), i.e. centred and pushed inward at the
 sequence edges. `chunked_window_attention` computes this in blocks of B queries, each attending to
 a key span of at most W + B - 1 frames, so time and memory grow linearly with L.

@@ -19,13 +19,14 @@ Every tensor is batch-first; B samples, T frames, K text prompts, L text tokens.
     has_3d           (B,) bool        optional; the sample has 3D ground truth (default all True).
                                       2D-only samples (has_2d and not has_3d) get only 2D losses.
 
-The denoiser and the sampler need only the condition part (everything but x0 and the
-training-only keys), so a sampling batch may omit x0, has_2d, K_intrinsics, bbx_xys, rest_joints.
+The denoiser and the sampler need only the condition part (``ConditionBatch``: everything but x0
+and the training-only keys), so a sampling batch omits x0, has_2d, K_intrinsics, bbx_xys,
+rest_joints. docs/model.md describes the format with the model.
 """
 
 from __future__ import annotations
 
-from typing import NotRequired, TypedDict
+from typing import NotRequired, TypedDict, TypeVar
 
 import torch
 from torch import Tensor
@@ -37,10 +38,9 @@ COND_KEYS: tuple[str, ...] = tuple(COND_DIMS)
 GUIDED_COND_KEYS: tuple[str, ...] = ("music",)
 
 
-class Batch(TypedDict):
-    """See the module docstring for shapes."""
+class ConditionBatch(TypedDict):
+    """The condition part the denoiser and the sampler read (see the module docstring for shapes)."""
 
-    x0: Tensor
     valid: Tensor
     cond: dict[str, Tensor]
     cond_mask: dict[str, Tensor]
@@ -48,6 +48,12 @@ class Batch(TypedDict):
     text_token_mask: Tensor
     text_windows: Tensor
     text_present: Tensor
+
+
+class Batch(ConditionBatch):
+    """A training batch: the conditions plus the target and what the losses need (module docstring)."""
+
+    x0: Tensor
     has_2d: Tensor
     K_intrinsics: Tensor
     bbx_xys: Tensor
@@ -55,8 +61,11 @@ class Batch(TypedDict):
     has_3d: NotRequired[Tensor]
 
 
+B = TypeVar("B", ConditionBatch, Batch, dict)  # the helpers below keep the kind of batch they are given
+
+
 def empty_conditions(batch: int, frames: int, device: torch.device | str = "cpu", texts: int = 1,
-                     tokens: int = 1) -> dict:
+                     tokens: int = 1) -> ConditionBatch:
     """A condition batch with nothing present: every mask False, every feature zero."""
     cond = {k: torch.zeros(batch, frames, *d, device=device) for k, d in COND_DIMS.items()}
     return {
@@ -70,7 +79,7 @@ def empty_conditions(batch: int, frames: int, device: torch.device | str = "cpu"
     }
 
 
-def check_conditions(batch: dict, frames: int) -> None:
+def check_conditions(batch: ConditionBatch, frames: int) -> None:
     """Raise ValueError naming the first condition tensor whose shape does not fit (B, frames)."""
     valid = batch.get("valid")
     if valid is None or valid.ndim != 2 or valid.shape[1] != frames:
@@ -93,7 +102,7 @@ def check_conditions(batch: dict, frames: int) -> None:
             raise ValueError(f"batch[{key!r}]: expected {shape}, got {tuple(batch[key].shape)}")
 
 
-def batch_to(batch: dict, device: torch.device | str) -> dict:
+def batch_to(batch: B, device: torch.device | str) -> B:
     """Move every tensor of a (nested) batch dict to a device."""
     out = {}
     for key, value in batch.items():
@@ -106,7 +115,7 @@ def batch_to(batch: dict, device: torch.device | str) -> dict:
     return out
 
 
-def cat_batches(a: dict, b: dict) -> dict:
+def cat_batches(a: B, b: B) -> B:
     """Concatenate two batches of the same structure along the batch dimension."""
     out = {}
     for key, value in a.items():
@@ -119,7 +128,7 @@ def cat_batches(a: dict, b: dict) -> dict:
     return out
 
 
-def select(batch: dict, index: Tensor) -> dict:
+def select(batch: B, index: Tensor) -> B:
     """The samples of a batch at the given indices (a bool mask or integer indices)."""
     out = {}
     for key, value in batch.items():

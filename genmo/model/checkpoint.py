@@ -8,6 +8,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from genmo.errors import UserInputError
 from genmo.model.config import GenmoConfig
 from genmo.model.denoiser import GenmoDenoiser
 from genmo.motion.normalizer import Normalizer
@@ -28,13 +29,13 @@ def save_weights(module: nn.Module, path: str | Path) -> None:
 
 
 def load_weights(module: nn.Module, path: str | Path) -> None:
-    """Load safetensors weights into a module; missing or unexpected keys raise ValueError."""
+    """Load safetensors weights into a module; missing or unexpected keys raise UserInputError."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"weights file not found: {path}")
+        raise UserInputError(f"weights file not found: {path}")
     result = module.load_state_dict(load_file(str(path)), strict=False)
     if result.missing_keys or result.unexpected_keys:
-        raise ValueError(f"{path}: weights do not fit the model (missing {result.missing_keys[:3]}, "
+        raise UserInputError(f"{path}: weights do not fit the model (missing {result.missing_keys[:3]}, "
                          f"unexpected {result.unexpected_keys[:3]})")
 
 
@@ -43,7 +44,7 @@ def load_denoiser(folder: str | Path, ema: bool = True, device: str | torch.devi
     """The denoiser (eval mode; EMA weights when present and ema=True), its config and normaliser."""
     folder = Path(folder)
     if not (folder / CONFIG_FILE).is_file():
-        raise ValueError(f"{folder}: not a checkpoint folder (no {CONFIG_FILE})")
+        raise UserInputError(f"{folder}: not a checkpoint folder (no {CONFIG_FILE})")
     cfg = GenmoConfig.load(folder / CONFIG_FILE)
     model = GenmoDenoiser(cfg.model, cfg.diffusion.num_timesteps)
     weights = folder / EMA_FILE if ema and (folder / EMA_FILE).is_file() else folder / MODEL_FILE
@@ -57,7 +58,7 @@ def export_checkpoint(run_dir: str | Path, out_dir: str | Path, half: bool = Tru
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     source = run_dir / EMA_FILE if (run_dir / EMA_FILE).is_file() else run_dir / MODEL_FILE
     if not source.is_file() or not (run_dir / CONFIG_FILE).is_file():
-        raise ValueError(f"{run_dir}: not a training run folder (needs {CONFIG_FILE} and weights)")
+        raise UserInputError(f"{run_dir}: not a training run folder (needs {CONFIG_FILE} and weights)")
     out_dir.mkdir(parents=True, exist_ok=True)
     tensors = load_file(str(source))
     if half:

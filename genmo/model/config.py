@@ -1,7 +1,8 @@
 """Configuration of the GENMO model, its diffusion process and its training (one JSON file).
 
 A config file holds three sections: {"model": {...}, "diffusion": {...}, "train": {...}}.
-Unknown keys raise ValueError so typos never pass silently.
+Unknown keys raise UserInputError so typos never pass silently; RETIRED_KEYS, which configs
+written before the sampler settings moved to the timeline spec still hold, are ignored.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from genmo.errors import UserInputError
 from genmo.motion.representation import MOTION_DIM
 
-# Fixed widths of the frame-aligned conditions (GENMO_FACTS §2) and of the text token states.
+# Fixed widths of the frame-aligned conditions (docs/model.md §2) and of the text token states.
 COND_DIMS: dict[str, tuple[int, ...]] = {
     "kp2d": (17, 3),
     "bbox": (3,),
@@ -47,46 +49,48 @@ class ModelConfig:
 
     def validate(self) -> None:
         if self.d_model % self.n_heads:
-            raise ValueError(f"model.d_model ({self.d_model}) must be divisible by model.n_heads ({self.n_heads})")
+            raise UserInputError(f"model.d_model ({self.d_model}) must be divisible by model.n_heads ({self.n_heads})")
         if (self.d_model // self.n_heads) % 2:
-            raise ValueError("model.d_model / model.n_heads must be even (RoPE rotates pairs of dims)")
+            raise UserInputError("model.d_model / model.n_heads must be even (RoPE rotates pairs of dims)")
         for name in ("motion_dim", "d_model", "n_layers", "n_heads", "window", "attn_block", "kp_embed", "text_dim"):
             if getattr(self, name) < 1:
-                raise ValueError(f"model.{name} must be >= 1, got {getattr(self, name)}")
+                raise UserInputError(f"model.{name} must be >= 1, got {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"model.dropout must be in [0, 1), got {self.dropout}")
+            raise UserInputError(f"model.dropout must be in [0, 1), got {self.dropout}")
         if self.prediction not in PREDICTIONS:
-            raise ValueError(f"model.prediction must be one of {PREDICTIONS}, got {self.prediction!r}")
+            raise UserInputError(f"model.prediction must be one of {PREDICTIONS}, got {self.prediction!r}")
         if self.text_layers < 0:
-            raise ValueError(f"model.text_layers must be >= 0, got {self.text_layers}")
+            raise UserInputError(f"model.text_layers must be >= 0, got {self.text_layers}")
 
 
+RETIRED_KEYS: dict[str, tuple[str, ...]] = {"diffusion": ("sample_steps", "guidance")}
 MAX_SMOOTH_SIGMA = 10.0  # frames: the largest output smoothing a config, the CLI or the studio accepts
 
 
 @dataclass
 class DiffusionConfig:
-    """Noise schedule and sampler defaults."""
+    """Noise schedule and how the pipeline samples this model (DDIM eta, output smoothing).
+
+    Steps, guidance and seed are the timeline's (genmo.spec.Sampler), not the checkpoint's.
+    """
 
     num_timesteps: int = 1000
     schedule: str = "cosine"
     estimation_input: str = "zeros"  # x_t of the estimation pass at t = T-1: "zeros" | "noise"
-    sample_steps: int = 50
-    guidance: float = 2.5
-    eta: float = 0.0
+    eta: float = 0.0  # DDIM stochasticity the pipeline samples with (0 = deterministic)
     smooth_sigma: float = 0.0  # Gaussian over time (frames) on sampled motion; 0 = raw sampler output
 
     def validate(self) -> None:
         if self.schedule != "cosine":
-            raise ValueError(f"diffusion.schedule: only 'cosine' is supported, got {self.schedule!r}")
+            raise UserInputError(f"diffusion.schedule: only 'cosine' is supported, got {self.schedule!r}")
         if self.estimation_input not in ("zeros", "noise"):
-            raise ValueError(f"diffusion.estimation_input must be 'zeros' or 'noise', got {self.estimation_input!r}")
+            raise UserInputError(f"diffusion.estimation_input must be 'zeros' or 'noise', got {self.estimation_input!r}")
         if self.num_timesteps < 2:
-            raise ValueError(f"diffusion.num_timesteps must be >= 2, got {self.num_timesteps}")
-        if not 1 <= self.sample_steps <= self.num_timesteps:
-            raise ValueError(f"diffusion.sample_steps must be in 1..{self.num_timesteps}, got {self.sample_steps}")
+            raise UserInputError(f"diffusion.num_timesteps must be >= 2, got {self.num_timesteps}")
+        if self.eta < 0:
+            raise UserInputError(f"diffusion.eta must be >= 0, got {self.eta}")
         if not 0.0 <= self.smooth_sigma <= MAX_SMOOTH_SIGMA:
-            raise ValueError(f"diffusion.smooth_sigma must be in [0, {MAX_SMOOTH_SIGMA:g}] frames, got {self.smooth_sigma}")
+            raise UserInputError(f"diffusion.smooth_sigma must be in [0, {MAX_SMOOTH_SIGMA:g}] frames, got {self.smooth_sigma}")
 
 
 @dataclass
@@ -132,17 +136,17 @@ class TrainConfig:
 
     def validate(self) -> None:
         if self.mode not in ("dual", "diffusion_only", "regression_only"):
-            raise ValueError(f"train.mode must be dual, diffusion_only or regression_only, got {self.mode!r}")
+            raise UserInputError(f"train.mode must be dual, diffusion_only or regression_only, got {self.mode!r}")
         unknown = set(self.loss_weights) - set(LOSS_TERMS)
         if unknown:
-            raise ValueError(f"train.loss_weights: unknown terms {sorted(unknown)}")
+            raise UserInputError(f"train.loss_weights: unknown terms {sorted(unknown)}")
         for name in ("p_frame_drop", "p_text_drop", "p_music_drop", "p_obs_drop_for_gen", "p_gen_drop_for_est",
                      "two_d_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"train.{name} must be a probability, got {getattr(self, name)}")
+                raise UserInputError(f"train.{name} must be a probability, got {getattr(self, name)}")
         for name in ("steps", "batch_size", "seq_len", "val_every", "ckpt_every", "log_every"):
             if getattr(self, name) < 1:
-                raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
+                raise UserInputError(f"train.{name} must be >= 1, got {getattr(self, name)}")
 
 
 @dataclass
@@ -163,20 +167,23 @@ class GenmoConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "GenmoConfig":
-        """Build and validate a config from a dict; unknown sections or keys raise ValueError."""
+        """Build and validate a config from a dict; unknown sections or keys raise UserInputError."""
         if not isinstance(data, dict):
-            raise ValueError("config: expected a JSON object")
+            raise UserInputError("config: expected a JSON object")
         sections = {"model": ModelConfig, "diffusion": DiffusionConfig, "train": TrainConfig}
         unknown = set(data) - set(sections)
         if unknown:
-            raise ValueError(f"config: unknown sections {sorted(unknown)}")
+            raise UserInputError(f"config: unknown sections {sorted(unknown)}")
         parts = {}
         for name, klass in sections.items():
             values = data.get(name, {})
+            if not isinstance(values, dict):
+                raise UserInputError(f"config.{name}: expected a JSON object")
+            values = {k: v for k, v in values.items() if k not in RETIRED_KEYS.get(name, ())}
             allowed = {f.name for f in fields(klass)}
             bad = set(values) - allowed
             if bad:
-                raise ValueError(f"config.{name}: unknown keys {sorted(bad)}")
+                raise UserInputError(f"config.{name}: unknown keys {sorted(bad)}")
             if name == "train" and "loss_weights" in values:
                 values = {**values, "loss_weights": {**TrainConfig().loss_weights, **values["loss_weights"]}}
             parts[name] = klass(**values)
@@ -189,11 +196,11 @@ class GenmoConfig:
         """Read a config JSON file."""
         path = Path(path)
         if not path.is_file():
-            raise ValueError(f"config file not found: {path}")
+            raise UserInputError(f"config file not found: {path}")
         try:
             data = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
-            raise ValueError(f"config file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+            raise UserInputError(f"config file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
         return cls.from_dict(data)
 
     def save(self, path: str | Path) -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from genmo.errors import UserInputError
+
 REQUIRED_KEYS = ("poses", "trans", "betas", "fps")
 
 
@@ -102,23 +104,27 @@ class Motion:
 
     @classmethod
     def load(cls, path: str | Path) -> "Motion":
-        """Read a motion npz written by the project (or an AMASS npz); errors name the missing key."""
+        """Read a motion npz written by the project (or an AMASS npz); UserInputError names the file and key."""
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-            raise ValueError(f"cannot read motion file {path}: {err}") from None
+            raise UserInputError(f"cannot read motion file {path}: {err}") from None
         for key in ("poses", "trans"):
             if key not in arrays:
-                raise ValueError(f"motion file {path} lacks key {key!r}")
+                raise UserInputError(f"motion file {path} lacks key {key!r}")
         fps = arrays.get("fps", arrays.get("mocap_framerate"))
         if fps is None:
-            raise ValueError(f"motion file {path} lacks key 'fps'")
+            raise UserInputError(f"motion file {path} lacks key 'fps'")
         poses = arrays["poses"]
         if poses.ndim == 2 and poses.shape[1] > 72:  # SMPL-H / SMPL-X: 22 body joints, then face/fingers
             poses = np.concatenate([poses[:, :66], np.zeros((len(poses), 6), poses.dtype)], axis=1)
         betas = arrays.get("betas", np.zeros(10, np.float32)).reshape(-1)[:10]
         betas = np.pad(betas, (0, 10 - betas.shape[0]))
         optional = {k: arrays[k] for k in ("joints", "contacts", "cam_R", "cam_t") if k in arrays}
-        return cls(poses=poses, trans=arrays["trans"], betas=betas, fps=float(np.asarray(fps).reshape(-1)[0]), **optional)
+        try:
+            return cls(poses=poses, trans=arrays["trans"], betas=betas, fps=float(np.asarray(fps).reshape(-1)[0]),
+                       **optional)
+        except ValueError as err:
+            raise UserInputError(f"{path}: {err}") from None

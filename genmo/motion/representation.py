@@ -32,6 +32,7 @@ from genmo.body.rotations import (
     rotation_about_y,
 )
 from genmo.body.skeleton import NUM_JOINTS
+from genmo.constants import MODEL_FPS
 from genmo.motion.contacts import contact_labels
 
 _SIZES = (
@@ -86,7 +87,7 @@ def encode(
     root_pos: Tensor,
     betas: Tensor,
     joints: Tensor,
-    fps: float = 30.0,
+    fps: float = MODEL_FPS,
     cam_R: Tensor | None = None,
     cam_t: Tensor | None = None,
     contacts: Tensor | None = None,

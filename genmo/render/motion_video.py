@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from genmo.body.model import BodyModel
+from genmo.constants import MODEL_FPS
 from genmo.render.renderer import BodyRenderer, FollowView, follow_camera_poses
 from genmo.render.video import write_mp4
 
@@ -62,7 +63,7 @@ def render_motion(
         from genmo.body import load_body
 
         body = load_body()
-    fps = float(fps or _field(motion, "fps") or 30.0)
+    fps = float(fps or _field(motion, "fps") or MODEL_FPS)
     if camera not in ("follow", "motion"):
         raise ValueError(f"camera must be 'follow' or 'motion', got {camera!r}")
     poses = np.asarray(_field(motion, "poses"))

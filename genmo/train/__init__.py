@@ -1,1 +1,1 @@
-"""Dual-mode training: losses, trainer, command line."""
+"""Dual-mode training: losses, the trainer, a synthetic data set and the process-group helpers."""

@@ -17,21 +17,15 @@ from torch.utils.data import Dataset
 
 from genmo.body.kinematics import forward_kinematics
 from genmo.body.rotations import axis_angle_to_matrix
+from genmo.constants import MODEL_FPS
+from genmo.model.batch import Batch
 from genmo.model.config import COND_DIMS, TEXT_DIM
 from genmo.motion.contacts import contact_labels
 from genmo.motion.normalizer import Normalizer
 from genmo.motion.representation import encode
+from genmo.motion.synthetic import REST_JOINTS
 from genmo.train.losses import COCO_BODY, SMPL_FOR_COCO_BODY
 
-# An SMPL-like T-pose skeleton (metres, Y up, facing +Z, left = +X).
-REST_JOINTS = torch.tensor([
-    [0.0, 0.95, 0.0], [0.06, 0.86, 0.0], [-0.06, 0.86, 0.0], [0.0, 1.06, -0.02],
-    [0.10, 0.48, 0.0], [-0.10, 0.48, 0.0], [0.0, 1.19, 0.0], [0.09, 0.08, -0.03],
-    [-0.09, 0.08, -0.03], [0.0, 1.25, 0.02], [0.12, 0.02, 0.09], [-0.12, 0.02, 0.09],
-    [0.0, 1.47, -0.01], [0.07, 1.38, 0.0], [-0.07, 1.38, 0.0], [0.0, 1.62, 0.04],
-    [0.18, 1.40, -0.01], [-0.18, 1.40, -0.01], [0.44, 1.39, -0.03], [-0.44, 1.39, -0.03],
-    [0.69, 1.40, -0.03], [-0.69, 1.40, -0.03], [0.77, 1.39, -0.04], [-0.77, 1.39, -0.04],
-])
 FOCAL = 1000.0
 IMAGE_SIZE = 1000.0
 TEXT_TOKENS = 4
@@ -69,7 +63,7 @@ class SyntheticMotionDataset(Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, index: int) -> Batch:
         return self.items[index]
 
     def _sample(self, length: int, gen: torch.Generator, p2d: float, p2d_only: float, num_classes: int) -> dict:
@@ -77,7 +71,7 @@ class SyntheticMotionDataset(Dataset):
             return torch.rand(*shape, generator=gen)
 
         label = int(torch.randint(num_classes, (1,), generator=gen))
-        t = torch.arange(length, dtype=torch.float32) / 30.0
+        t = torch.arange(length, dtype=torch.float32) / MODEL_FPS
         freq = 0.6 + 0.3 * label + 0.2 * rand(1)
         amp = (0.1 + 0.3 * rand(24, 3)) * (1 + label) / num_classes
         phase = 2 * math.pi * rand(24, 3)
@@ -87,18 +81,18 @@ class SyntheticMotionDataset(Dataset):
         aa[:, 0] = torch.stack([0.05 * torch.sin(t), heading, torch.zeros_like(t)], dim=-1) * torch.tensor([1, 1, 0.0])
         local_rots = axis_angle_to_matrix(aa)
         speed = 0.3 + 0.4 * label / max(num_classes - 1, 1)
-        step = torch.stack([torch.sin(heading), torch.zeros_like(t), torch.cos(heading)], -1) * speed / 30.0
+        step = torch.stack([torch.sin(heading), torch.zeros_like(t), torch.cos(heading)], -1) * speed / MODEL_FPS
         root = torch.cumsum(step, 0) + torch.tensor([0.0, 0.95, 0.0])
         _, joints = forward_kinematics(local_rots, REST_JOINTS, root)
         lift = joints[..., 1].min()
         root, joints = root - torch.tensor([0.0, 1.0, 0.0]) * lift, joints - torch.tensor([0.0, 1.0, 0.0]) * lift
-        contacts = contact_labels(joints, 30.0)
+        contacts = contact_labels(joints, MODEL_FPS)
         target = root[0] * torch.tensor([1.0, 0.0, 1.0]) + torch.tensor([0.0, 1.0, 0.0])
         angle = 2 * math.pi * rand(1)
         cam_pos = target + torch.cat([4 * torch.sin(angle), torch.tensor([0.5]), 4 * torch.cos(angle)])
         cam_R, cam_t = look_at(cam_pos, target)
         cam_Rs, cam_ts = cam_R.expand(length, 3, 3), cam_t.expand(length, 3)
-        x_raw = encode(local_rots, root, torch.zeros(10), joints, 30.0, cam_Rs, cam_ts, contacts)
+        x_raw = encode(local_rots, root, torch.zeros(10), joints, MODEL_FPS, cam_Rs, cam_ts, contacts)
         joints_cam = joints @ cam_R.T + cam_t
         uv = joints_cam[..., :2] / joints_cam[..., 2:3] * FOCAL + IMAGE_SIZE / 2
         kp = torch.zeros(length, 17, 3)

@@ -12,7 +12,7 @@ from genmo.data.sources import SOURCES
 from genmo.errors import UserInputError
 
 
-def add_data_subcommands(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register `data` with its sub-subcommands."""
     data = subparsers.add_parser("data", help="training data: build the corpus, stats, import BVH")
     sub = data.add_subparsers(dest="data_command", required=True)
@@ -31,11 +31,7 @@ def add_data_subcommands(subparsers: argparse._SubParsersAction) -> argparse.Arg
     i.add_argument("--out", required=True)
     i.add_argument("--joint-map", default=None, help='JSON {"smpl_joint": "bvh_joint"} (default: match names)')
     i.add_argument("--scale", type=float, default=None, help="file units to metres (default: guess cm or m)")
-    data.set_defaults(run=run_data)
-    return data
-
-
-add_parser = add_data_subcommands
+    data.set_defaults(run=run)
 
 
 def _data_root(arg: str | None) -> Path:
@@ -53,7 +49,7 @@ def _default_corpus() -> Path:
     return repo_root() / "runs" / "corpus"
 
 
-def run_data(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run a `data` subcommand; returns the exit code."""
     if args.data_command == "build":
         from genmo.data.corpus import build_corpus

@@ -1,5 +1,5 @@
 """BVH motion capture files: a general reader (any hierarchy, channel order and units), forward
-kinematics of the source skeleton, and a writer (used to export and to test round trips)."""
+kinematics of the source skeleton, and a writer (the BVH export; the data importer reads with it)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from genmo.body.rotations import euler_to_matrix_np, matrix_to_euler_np
+from genmo.errors import GenmoUserError
 
 _CHANNELS = ("Xposition", "Yposition", "Zposition", "Xrotation", "Yrotation", "Zrotation")
 
 
-class BvhError(ValueError):
+class BvhError(GenmoUserError):
     """A malformed BVH file; the message names the file and line."""
 
 

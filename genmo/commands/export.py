@@ -5,12 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from genmo.body.model import BodyModel
-from genmo.export import FORMATS, export_motion
-from genmo.motion.motion import Motion
+from genmo.errors import UserInputError
+from genmo.export import FORMATS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -32,11 +28,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load, optionally clean, export; print one line per result."""
     from genmo.body import load_body
+    from genmo.export import export_motion
+    from genmo.motion.motion import Motion
 
     fmt = args.to or args.out.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
-        raise ValueError(f"cannot tell the export format from {args.out.name!r}: pass --to {'|'.join(FORMATS)}")
-    motion = load_motion(args.motion)
+        raise UserInputError(f"cannot tell the export format from {args.out.name!r}: pass --to {'|'.join(FORMATS)}")
+    if args.audio is not None and not args.audio.is_file():
+        raise UserInputError(f"--audio: file not found: {args.audio}")
+    motion = Motion.load(args.motion)
     body = load_body(args.body)
     if args.cleanup:
         from genmo.cleanup import clean_foot_skate, contact_foot_sliding
@@ -53,17 +53,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_motion(path: Path) -> Motion:
-    """Motion.load with the file named in every error (missing keys, NaNs, zero frames)."""
-    try:
-        return Motion.load(path)
-    except ValueError as err:
-        message = str(err)
-        raise ValueError(message if str(path) in message else f"{path}: {message}") from None
+def _joints(motion, body):
+    """World joints (N, 24, 3) from ``body`` (the same body the clean-up uses, whatever the file carries)."""
+    import torch
 
-
-def _joints(motion: Motion, body: BodyModel) -> np.ndarray:
-    """World joints from ``body`` (the same body the clean-up uses, whatever the file carries)."""
     with torch.no_grad():
         return body(torch.from_numpy(motion.poses), torch.from_numpy(motion.betas), torch.from_numpy(motion.trans),
                     with_vertices=False).joints.numpy()

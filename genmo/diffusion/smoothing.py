@@ -1,8 +1,8 @@
-"""Temporal Gaussian smoothing of sampled motion vectors (the sampler's output low-pass).
+"""Temporal Gaussian smoothing of sampled (normalised) motion vectors: the sampler's output low-pass.
 
 A small model leaves frame-to-frame noise in what it samples (most at 2+ DDIM steps). A Gaussian
 over time with sigma of a couple of frames removes it; the reference implementation likewise
-Gaussian-smooths its root translation in post-processing (GENMO_FACTS §3).
+Gaussian-smooths its root translation in post-processing (docs/model.md, "Sampler").
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ def gaussian_kernel(sigma: float) -> Tensor:
     return weights / weights.sum()
 
 
-def smooth_time(x: Tensor, sigma: float, valid: Tensor | None = None) -> Tensor:
+def smooth_time(x: Tensor, sigma: float, valid: Tensor | None = None, keep: Tensor | None = None) -> Tensor:
     """Gaussian-smooth x (B, T, D) along time with ``sigma`` frames; 0 returns x unchanged.
 
     Only valid frames (valid (B, T) bool) contribute, and the kernel is renormalised where it
     runs past the ends or into padding, so the first and last frames are not pulled toward zero.
+    Entries where ``keep`` (B, T, D) bool is set (keyframe constraints) keep their value.
     """
     if sigma < 0:
         raise ValueError(f"smoothing sigma must be >= 0, got {sigma}")
@@ -42,4 +43,6 @@ def smooth_time(x: Tensor, sigma: float, valid: Tensor | None = None) -> Tensor:
     out = (num / den.clamp_min(1e-8)).transpose(1, 2)
     if valid is not None:
         out = torch.where(valid[..., None], out, x)
+    if keep is not None:
+        out = torch.where(keep, x, out)
     return out

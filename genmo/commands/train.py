@@ -6,14 +6,10 @@ Multi-process: `torchrun --nproc_per_node 2 -m genmo train ...` (gloo on CPU, nc
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import sys
 from pathlib import Path
 
-from genmo.model.checkpoint import NORMALIZER_FILE
-from genmo.model.config import GenmoConfig
-from genmo.motion.normalizer import Normalizer
+from genmo.errors import UserInputError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _synthetic(n: int, cfg: GenmoConfig, normalizer: Normalizer | None):
+def _synthetic(n: int, cfg, normalizer):
     from genmo.train.synthetic import SyntheticMotionDataset
 
     train = SyntheticMotionDataset(n, cfg.train.seq_len, seed=cfg.train.seed, normalizer=normalizer)
@@ -39,29 +35,29 @@ def _synthetic(n: int, cfg: GenmoConfig, normalizer: Normalizer | None):
     return train, val, train.normalizer, None
 
 
-def _real(data_dir: Path, cfg: GenmoConfig, normalizer: Normalizer | None):
-    """Windows from genmo.data.dataset, turned into batches by genmo.motion's collate."""
+def _real(data_dir: Path, cfg, normalizer):
+    """Windows from genmo.data.dataset, turned into batches by genmo.data.training's collate."""
+    from genmo.data.training import training_sets
+
     if not data_dir.is_dir():
-        raise ValueError(f"--data: folder not found: {data_dir}")
-    try:
-        hooks = importlib.import_module("genmo.data.training")
-    except ModuleNotFoundError:
-        raise ValueError("--data: the training data pipeline (genmo.data.training) is not available; "
-                         "use --synthetic N") from None
-    return hooks.training_sets(data_dir, cfg.train, normalizer)
+        raise UserInputError(f"--data: folder not found: {data_dir}")
+    return training_sets(data_dir, cfg.train, normalizer)
 
 
 def run(args: argparse.Namespace) -> int:
     """Train; prints a JSON summary on stdout (main process)."""
+    from genmo.model.checkpoint import NORMALIZER_FILE
+    from genmo.model.config import GenmoConfig
+    from genmo.motion.normalizer import Normalizer
     from genmo.train.trainer import Trainer
 
     cfg = GenmoConfig.load(args.config)
     if args.steps is not None and args.steps < 1:
-        raise ValueError(f"--steps must be >= 1, got {args.steps}")
+        raise UserInputError(f"--steps must be >= 1, got {args.steps}")
     normalizer = None
     if args.resume:
         if not (args.out / NORMALIZER_FILE).is_file():
-            raise ValueError(f"--resume: no checkpoint in {args.out}")
+            raise UserInputError(f"--resume: no checkpoint in {args.out}")
         normalizer = Normalizer.load(args.out / NORMALIZER_FILE)
     if args.synthetic is not None:
         train_set, val_set, normalizer, collate = _synthetic(args.synthetic, cfg, normalizer)
@@ -78,14 +74,3 @@ def run(args: argparse.Namespace) -> int:
     finally:
         trainer.close()
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (`python -m genmo.train.cli ...`), same arguments as `genmo train`."""
-    from genmo.cli import main as genmo_main
-
-    return genmo_main(["train", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

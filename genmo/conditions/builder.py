@@ -1,8 +1,9 @@
-"""Assemble one timeline's condition set and keyframe constraints for the denoiser.
+"""The condition builder every track encoder writes into: one timeline's condition set, keyframe
+constraints and notes, assembled into the denoiser's sampling batch.
 
 Frame-aligned clips write their features and mask ones into their frame range; text clips
 become windows over frames; keyframes become known values + a mask for in-painting. The
-result is a sampling batch of size 1 in the format of `genmo.model.batch`.
+result is a sampling batch of size 1 in the format of `genmo.model.batch` (docs/model.md).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from genmo.model.batch import empty_conditions
+from genmo.constants import frame_at
+from genmo.model.batch import ConditionBatch, empty_conditions
 from genmo.motion.representation import MOTION_DIM
 
 
@@ -30,13 +32,31 @@ class Constraints:
 
 
 @dataclass
+class Conditions:
+    """A timeline's sampling batch, keyframe constraints, camera focal (pixels; None without an
+    observation) and notes for the user."""
+
+    batch: ConditionBatch
+    constraints: Constraints
+    focal: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ConditionBuilder:
-    """Collects per-clip conditions for a timeline of `num_frames` frames."""
+    """Collects per-clip conditions for a timeline of `num_frames` frames at MODEL_FPS."""
 
     num_frames: int
     texts: list[tuple[np.ndarray, np.ndarray, int, int]] = field(default_factory=list)
     frame_features: dict[str, list[tuple[np.ndarray, np.ndarray, int]]] = field(default_factory=dict)
     keyframes: list[tuple[np.ndarray, np.ndarray, int]] = field(default_factory=list)
+    focal: float | None = None  # of the observed camera, set by the video / 2D keypoint encoders
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def for_duration(cls, seconds: float) -> "ConditionBuilder":
+        """A builder for a timeline of ``seconds`` (at least one frame)."""
+        return cls(max(1, frame_at(seconds)))
 
     def _span(self, start: int, end: int) -> tuple[int, int]:
         start, end = max(0, int(start)), min(self.num_frames, int(end))
@@ -62,8 +82,8 @@ class ConditionBuilder:
             raise ValueError(f"keyframe at frame {frame} is outside the timeline of {self.num_frames} frames")
         self.keyframes.append((np.asarray(values, np.float32), np.asarray(dims, bool), int(frame)))
 
-    def build(self) -> tuple[dict, Constraints]:
-        """The sampling batch (size 1) and the keyframe constraints."""
+    def build(self) -> Conditions:
+        """The sampling batch (size 1), the keyframe constraints, the focal and the notes."""
         n = self.num_frames
         max_tokens = max((len(t[0]) for t in self.texts), default=1)
         batch = empty_conditions(1, n, texts=max(1, len(self.texts)), tokens=max_tokens)
@@ -87,4 +107,4 @@ class ConditionBuilder:
         for vals, dims, frame in self.keyframes:
             values[0, frame] = torch.from_numpy(vals)
             mask[0, frame] = torch.from_numpy(dims)
-        return batch, Constraints(values=values, mask=mask)
+        return Conditions(batch, Constraints(values=values, mask=mask), self.focal, list(self.notes))
