@@ -22,6 +22,7 @@ So the rules are:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -84,6 +85,7 @@ class OutputStore:
         self.clock = clock
         self.evicted = 0  # folders removed so far (sessions and events), for logs and tests
         self._sessions: dict[str, _Session] = {}
+        self._warned = False
         self._lock = threading.RLock()
         self.root.mkdir(parents=True, exist_ok=True)
 
@@ -113,6 +115,13 @@ class OutputStore:
         """Remove expired sessions and enforce the cap now (events and closes do this too)."""
         with self._lock:
             self._sweep(self.clock())
+
+    def sweep_every(self, period_s: float, stop: threading.Event | None = None) -> None:
+        """Sweep every ``period_s`` seconds until ``stop`` is set (run it in a daemon thread), so a
+        closed page's files go after the grace period even when nothing else happens."""
+        stop = stop or threading.Event()
+        while not stop.wait(period_s):
+            self.sweep()
 
     def disk_bytes(self) -> int:
         """Bytes of every file under the root."""
@@ -153,22 +162,26 @@ class OutputStore:
             if closed_long or now - state.last_active >= r.idle_s:
                 self._remove_session(key)
         total = self.disk_bytes()
-        if total <= r.max_bytes:
-            return
-        closed = sorted((s.closed_at, k) for k, s in self._sessions.items() if s.closed_at is not None and not s.running)
-        for _, key in closed:
-            total -= _folder_bytes(self._sessions[key].folder)
-            self._remove_session(key)
+        for folders, remove in self._evictable() if total > r.max_bytes else []:
+            total -= sum(_folder_bytes(f) for f in folders)
+            remove()
             if total <= r.max_bytes:
-                return
-        for state in sorted(self._sessions.values(), key=lambda s: s.last_active):
-            for old in state.replaced():
-                total -= sum(_folder_bytes(f) for f in old.folders)
-                self._remove_event(state, old)
-                if total <= r.max_bytes:
-                    return
-        log.warning("studio outputs use %.0f MiB, over the %.0f MiB cap: %d open page(s) still show them",
-                    total / 2**20, r.max_bytes / 2**20, len(self._sessions))
+                break
+        over = total > r.max_bytes
+        if over and not self._warned:  # once per stretch over the cap
+            log.warning("studio results use %.1f MiB, over the %.1f MiB cap: %d open page(s) still show them",
+                        total / 2**20, r.max_bytes / 2**20, len(self._sessions))
+        self._warned = over
+
+    def _evictable(self) -> list[tuple[list[Path], Callable[[], None]]]:
+        """What the cap may remove, in order: closed sessions (oldest closed first), then replaced events."""
+        closed = sorted(((s.closed_at, k) for k, s in self._sessions.items()
+                         if s.closed_at is not None and not s.running))
+        out: list[tuple[list[Path], Callable[[], None]]] = [
+            ([self._sessions[k].folder], functools.partial(self._remove_session, k)) for _, k in closed]
+        for state in sorted((s for s in self._sessions.values() if s.closed_at is None), key=lambda s: s.last_active):
+            out += [(e.folders, functools.partial(self._remove_event, state, e)) for e in state.replaced()]
+        return out
 
     def _remove_event(self, state: _Session, event: _Event) -> None:
         for folder in event.folders:

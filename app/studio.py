@@ -37,6 +37,7 @@ COMPARE_MODES = {
 }
 START_EXAMPLE = "two_prompts"
 DELETE_CACHE = (3600, 12 * 3600)  # gradio deletes its temp files (uploads) 12 h old, checking hourly
+SWEEP_PERIOD_S = 60.0  # how often expired result folders are looked for when nothing else happens
 
 PAGE_CSS = """
 #studio-header h1 { font-size: 1.6rem; margin: 0; }
@@ -92,6 +93,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
     work = Path(work_dir) if work_dir is not None else claim_work_dir(Path(gr.utils.get_upload_folder()))
     work.mkdir(parents=True, exist_ok=True)
     store = OutputStore(work / "runs", retention)
+    threading.Thread(target=store.sweep_every, args=(SWEEP_PERIOD_S,), daemon=True, name="genmo-sweeper").start()
     gr.set_static_paths([store.root])
     guard = PathGuard([Path(gr.utils.get_upload_folder()), EXAMPLES_DIR, work])
     generator = Generator(checkpoint=checkpoint, pipeline=pipeline)
