@@ -1,7 +1,8 @@
 """The command line: `python -m genmo {generate,estimate,data,train,eval,export,bench} ...`.
 
 Each subcommand lives in its own module exposing `add_parser(subparsers)` and `run(args) -> int`.
-User mistakes print one line on stderr and exit with code 2; set GENMO_DEBUG=1 for tracebacks.
+User mistakes (and a crashed worker process) print one line on stderr and exit with code 2;
+set GENMO_DEBUG=1 for tracebacks.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import argparse
 import importlib
 import os
 import sys
+
+from genmo.parallel import WorkerCrashed
 
 SUBCOMMAND_MODULES = (
     "genmo.commands.generate",
@@ -46,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as err:
+    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError, WorkerCrashed) as err:
         if os.environ.get("GENMO_DEBUG"):
             raise
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
