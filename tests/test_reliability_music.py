@@ -35,7 +35,9 @@ def _chords(seconds: float = 3.0) -> tuple[np.ndarray, int]:
 
 
 def test_features_need_no_pitch_tracking(monkeypatch):
-    import librosa
+    from genmo.conditions.music import _librosa
+
+    librosa = _librosa()  # through the project's loader, so librosa's numba cache is set up first
     import librosa.core.constantq
     import librosa.core.pitch
 

@@ -179,7 +179,7 @@ def test_generator_files_stay_bounded_over_50_generations(tmp_path):
     counts = []
     for i in range(50):
         with store.event("one page", "generate") as event:
-            gen.run(spec, RunSettings(1, 0.0, i), event.new_folder(), export_glb=i % 10 == 0)
+            gen.run(spec, RunSettings(1, 0.0, i), event.new_folder(), render=i % 10 == 0, export_glb=i % 10 == 0)
             event.delivered()
         counts.append(sum(1 for p in (tmp_path / "runs").rglob("*") if p.is_file()))
     runs = [p for p in (tmp_path / "runs").rglob("run-*") if p.is_dir()]

@@ -21,6 +21,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 
 try:
@@ -44,7 +45,7 @@ def load_librosa(warm_up: Callable[[ModuleType], None] | None = None) -> ModuleT
     with _thread_lock:
         if not _ready:
             folder = _configure_cache()
-            with _folder_lock(folder):
+            with _FolderLock(folder):
                 import librosa
 
                 if warm_up is not None:
@@ -55,7 +56,7 @@ def load_librosa(warm_up: Callable[[ModuleType], None] | None = None) -> ModuleT
     return librosa
 
 
-def _configure_cache():
+def _configure_cache() -> Path:
     """Set the numba cache folder (environment, and numba's config if numba is already imported)."""
     from genmo.paths import numba_cache_dir
 
@@ -67,10 +68,10 @@ def _configure_cache():
     return folder
 
 
-class _folder_lock:
+class _FolderLock:
     """An exclusive advisory lock on ``folder/LOCK_NAME`` (blocking), released on exit or process death."""
 
-    def __init__(self, folder) -> None:
+    def __init__(self, folder: Path) -> None:
         self.path = os.path.join(folder, LOCK_NAME)
         self.fd: int | None = None
 
