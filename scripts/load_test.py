@@ -17,8 +17,8 @@ the shipped checkpoint unless --checkpoint), then:
 
 After every generation the page downloads every file of the result over HTTP; a download that
 is not a complete HTTP 200 counts as a missing file. Reports failed requests, missing files, the
-server's resident memory (its process tree, from /proc: after warm-up, after the churn, and the
-peak) and its disk use (the work folder: peak and at the end). Prints the report (and writes JSON
+server's resident memory (its process tree, from /proc: after warm-up, after the load phase,
+after the churn, and the peak) and its disk use (the work folder: peak and at the end). Prints the report (and writes JSON
 with --json); exits 1 when a request failed, a file was missing or the RSS limit was passed.
 Only loopback addresses are used; every loop is bounded in count and time.
 """
@@ -290,6 +290,7 @@ def measure(args: argparse.Namespace) -> dict:
             "max_s": round(max(latencies, default=float("nan")), 2), "wall_s": round(time.perf_counter() - start, 1),
             "queue_ranks_seen": sorted({k for r in results for k in r["ranks"]}),
             "requests_shown_a_queue_position": sum(bool(r["ranks"]) for r in results)})
+        report["rss_after_load_mb"] = round(_tree_rss_mb(proc.pid), 0)
         if args.churn:
             start = time.perf_counter()
             churn = run_pages(url, args.clients, args.churn, args.page_generations, timeline(1.0), 1,
