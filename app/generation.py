@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import copy
 import logging
-import shutil
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +24,6 @@ from genmo.spec import TimelineSpec, load_spec
 
 log = logging.getLogger("genmo.studio")
 ProgressFn = Callable[[float, str], None]
-KEEP_RUNS = 12  # run folders kept on disk; older ones are deleted when a new run starts
 SMOOTH_FOR_COMPARISON = 2.0  # frames: the smoothed side of "raw / smoothed" for a checkpoint without smoothing
 MASK_COLORS = {"text": (99, 102, 241), "music": (219, 39, 119), "kp2d": (5, 150, 105), "bbox": (16, 185, 129),
                "cam_angvel": (217, 119, 6), "keyframe": (2, 132, 199)}
@@ -74,29 +71,16 @@ class RunOutput:
         return f"{self.settings.label} — " + ", ".join(parts)
 
 
-def prune_folders(parent: Path, keep: int) -> int:
-    """Delete all but the ``keep`` newest sub-folders of ``parent`` (by modification time); return how many went."""
-    parent.mkdir(parents=True, exist_ok=True)
-    folders = sorted((p for p in parent.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
-    old = folders[: max(0, len(folders) - max(0, keep))]
-    for folder in old:
-        shutil.rmtree(folder, ignore_errors=True)
-    return len(old)
-
-
 class Generator:
-    """Owns the pipeline (loaded once, lazily) and writes each run into its own folder.
+    """Owns the pipeline (loaded once, lazily) and writes each run into the folder it is given.
 
-    Only the newest ``keep_runs`` run folders stay on disk: older ones are deleted as new runs start.
+    Deciding when run folders go is the caller's job (the studio's ``app.outputs.OutputStore``).
     """
 
-    def __init__(self, out_dir: Path, checkpoint: Path | None = None, pipeline: Any = None,
-                 keep_runs: int = KEEP_RUNS) -> None:
-        self.out_dir = Path(out_dir)
+    def __init__(self, checkpoint: Path | None = None, pipeline: Any = None) -> None:
         self.checkpoint = Path(checkpoint) if checkpoint is not None else default_checkpoint()
         self._pipe = pipeline
         self._lock = threading.Lock()
-        self.keep_runs = max(1, int(keep_runs))
         self.model_note = ""
         self.fallback = False  # True when the tiny untrained model stands in for a missing or broken checkpoint
 
@@ -129,28 +113,22 @@ class Generator:
         self.model_note = f"{reason}: using the tiny untrained model (motion is noise)"
         log.warning("%s", self.model_note)
 
-    def _new_folder(self) -> Path:
-        """A fresh run folder; the oldest ones beyond ``keep_runs`` are deleted first."""
-        with self._lock:
-            prune_folders(self.out_dir, self.keep_runs - 1)
-            folder = self.out_dir / f"run-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:6]}"
-            folder.mkdir(parents=True)
-        return folder
-
-    def run(self, spec_dict: dict[str, Any], settings: RunSettings, progress: ProgressFn | None = None,
+    def run(self, spec_dict: dict[str, Any], settings: RunSettings, folder: Path, progress: ProgressFn | None = None,
             cancel: threading.Event | None = None, render: bool = True, export_glb: bool = True) -> RunOutput:
-        """Validate ``spec_dict``, sample it with ``settings`` and write npz, glb, mp4, overlay and mask plot."""
-        sampled = self.sample(spec_dict, settings, progress, cancel, export_glb=export_glb)
+        """Validate ``spec_dict``, sample it with ``settings`` and write npz, glb, mp4, overlay and mask
+        plot into ``folder`` (an existing, empty folder)."""
+        sampled = self.sample(spec_dict, settings, folder, progress, cancel, export_glb=export_glb)
         if render:
             self.render(sampled, progress, cancel)
         return self.finish(sampled, progress)
 
-    def sample(self, spec_dict: dict[str, Any], settings: RunSettings, progress: ProgressFn | None = None,
-               cancel: threading.Event | None = None, export_glb: bool = True) -> SampledRun:
-        """First half of a run: validate, sample, write motion.npz and (for the 3D viewer) motion.glb."""
+    def sample(self, spec_dict: dict[str, Any], settings: RunSettings, folder: Path,
+               progress: ProgressFn | None = None, cancel: threading.Event | None = None,
+               export_glb: bool = True) -> SampledRun:
+        """First half of a run: validate, sample, write motion.npz and (for the 3D viewer) motion.glb into ``folder``."""
         spec = validated_spec(spec_dict, settings)
         pipe = self.pipeline()
-        folder = self._new_folder()
+        folder = Path(folder)
         report = progress or _no_progress
 
         def on_stage(stage: str, done: int, total: int) -> None:

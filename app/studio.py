@@ -10,7 +10,6 @@ import html
 import logging
 import secrets
 import shutil
-import tempfile
 import threading
 import uuid
 from pathlib import Path
@@ -20,10 +19,12 @@ from typing import Any
 import gradio as gr
 
 from app.examples import EXAMPLES, EXAMPLES_DIR, load_example
-from app.generation import KEEP_RUNS, GenerationCancelled, Generator, RunOutput, RunSettings, prune_folders
+from app.generation import GenerationCancelled, Generator, RunOutput, RunSettings
 from app.media import MAX_UPLOAD_BYTES, PathGuard
+from app.outputs import OutputStore, Retention, remove_older_than
 from app.project import load_project, save_project
 from app.timeline import describe, fit_to_duration, guarded, timeline_editor, valid_part
+from app.workdir import claim_work_dir
 from genmo.constants import MODEL_FPS
 from genmo.errors import GenmoUserError, one_line
 from genmo.spec import ALLOWED_FPS, GUIDANCE_RANGE, MAX_DURATION_S, MAX_SEED, MIN_DURATION_S, STEPS_RANGE
@@ -38,6 +39,7 @@ COMPARE_MODES = {
 }
 START_EXAMPLE = "two_prompts"
 DELETE_CACHE = (3600, 12 * 3600)  # gradio deletes its temp files (uploads) 12 h old, checking hourly
+SWEEP_PERIOD_S = 60.0  # how often expired result folders are looked for when nothing else happens
 
 PAGE_CSS = """
 #studio-header h1 { font-size: 1.6rem; margin: 0; }
@@ -75,26 +77,28 @@ def launch_kwargs(work_dir: Path | None = None, max_upload_bytes: int = MAX_UPLO
 
 
 def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir: Path | None = None,
-                 max_upload_bytes: int = MAX_UPLOAD_BYTES, keep_runs: int = KEEP_RUNS,
+                 max_upload_bytes: int = MAX_UPLOAD_BYTES, retention: Retention = Retention(),
                  delete_cache: tuple[int, int] | None = DELETE_CACHE) -> gr.Blocks:
     """The studio Blocks; ``pipeline`` overrides the checkpoint (tests pass the tiny random one).
 
     ``max_upload_bytes`` is checked in the browser before uploading; pass the same value to
-    ``launch_kwargs`` so the server enforces it too. Generation outputs go to one folder per run
-    under ``work_dir``; only the newest ``keep_runs`` runs (and saved projects) stay on disk. The
-    default ``work_dir`` lies inside gradio's cache folder, so outputs are served in place rather
-    than copied per request; gradio deletes its other temp files (uploads) by ``delete_cache``
-    (frequency, age) seconds.
+    ``launch_kwargs`` so the server enforces it too. Results (runs, saved projects) go to one folder
+    per browser session under ``work_dir/runs`` and stay while that page may fetch them
+    (``app.outputs``: removed after the page closes, when idle, or under the ``retention`` cap).
+    They are served in place as static files, so gradio neither copies them nor ages them out;
+    gradio deletes its own temp files (uploads) by ``delete_cache`` (frequency, age) seconds.
+    The default ``work_dir`` is a new locked folder in gradio's cache folder; folders left there by
+    studios that are no longer running (killed, crashed) are removed at start.
     A missing or unloadable checkpoint falls back to the tiny untrained model with a banner.
+    The result store is ``demo.genmo_outputs``.
     """
-    if work_dir is None:
-        cache = Path(gr.utils.get_upload_folder())
-        cache.mkdir(parents=True, exist_ok=True)
-        work_dir = Path(tempfile.mkdtemp(prefix="genmo-studio-", dir=cache))
-    work = Path(work_dir)
+    work = Path(work_dir) if work_dir is not None else claim_work_dir(Path(gr.utils.get_upload_folder()))
     work.mkdir(parents=True, exist_ok=True)
+    store = OutputStore(work / "runs", retention)
+    threading.Thread(target=store.sweep_every, args=(SWEEP_PERIOD_S,), daemon=True, name="genmo-sweeper").start()
+    gr.set_static_paths([store.root])
     guard = PathGuard([Path(gr.utils.get_upload_folder()), EXAMPLES_DIR, work])
-    generator = Generator(work / "runs", checkpoint=checkpoint, pipeline=pipeline, keep_runs=keep_runs)
+    generator = Generator(checkpoint=checkpoint, pipeline=pipeline)
     generator.pipeline()  # load now: a broken checkpoint is reported at start-up, not at the first Generate
     cancel_flags: dict[str, threading.Event] = {}
     start = load_example(START_EXAMPLE)
@@ -102,7 +106,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
     def flag(request: gr.Request | None, new: bool = False) -> threading.Event:
         """The session's cancel flag; ``new`` gives each run its own (a cancelled run that is still
         winding down keeps its set flag while the next run starts)."""
-        key = getattr(request, "session_hash", None) or "default"
+        key = _session(request)
         if new or key not in cancel_flags:
             cancel_flags[key] = threading.Event()
         return cancel_flags[key]
@@ -211,6 +215,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
         def on_project(file: str | None) -> dict:
             if not file:
                 return {gen_msg: message("info", "No project loaded.")}
+            remove_older_than(work / "projects", retention.idle_s)  # project media live as long as uploads
             dest = work / "projects" / uuid.uuid4().hex[:8]
             try:
                 spec = load_project(file, dest)
@@ -223,24 +228,26 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
 
         project_in.upload(on_project, project_in, loaded_outputs, concurrency_limit=None, api_name="load_project")
 
-        def on_save(spec: dict) -> dict:
+        def on_save(spec: dict, request: gr.Request) -> Iterator[dict]:
             """Save the timeline; an unfinished one is saved without its incomplete clips, with a warning."""
-            try:
-                ok, _text = describe(spec, guard)
-                valid, problems = (spec, []) if ok else valid_part(spec, guard)
-                prune_folders(work / "saved", keep_runs - 1)
-                folder = work / "saved" / uuid.uuid4().hex[:8]
-                folder.mkdir(parents=True)
-                path = save_project(guarded(valid, guard), folder / "genmo-project.zip",
-                                    editor_state=None if ok else spec)
-            except (GenmoUserError, OSError) as err:
-                return {gen_msg: message("error", f"Could not save: {one_line(err)}")}
-            if problems:
-                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-                return {project_out: str(path),
-                        gen_msg: message("info", f"Saved with a warning: {problems[0]}{more} was left out of "
-                                                 "timeline.json; editor_state.json in the zip keeps the whole timeline.")}
-            return {project_out: str(path), gen_msg: message("ok", "Project saved: timeline.json plus its media in one zip.")}
+            with store.event(_session(request), "save") as event:
+                try:
+                    ok, _text = describe(spec, guard)
+                    valid, problems = (spec, []) if ok else valid_part(spec, guard)
+                    path = save_project(guarded(valid, guard), event.new_folder() / "genmo-project.zip",
+                                        editor_state=None if ok else spec)
+                except (GenmoUserError, OSError) as err:
+                    yield {gen_msg: message("error", f"Could not save: {one_line(err)}")}
+                    return
+                if problems:
+                    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                    yield {project_out: str(path),
+                           gen_msg: message("info", f"Saved with a warning: {problems[0]}{more} was left out of "
+                                                    "timeline.json; editor_state.json in the zip keeps the whole timeline.")}
+                else:
+                    yield {project_out: str(path),
+                           gen_msg: message("ok", "Project saved: timeline.json plus its media in one zip.")}
+                event.delivered()  # after the yield: the page has been sent the new file
 
         save_btn.click(on_save, timeline, [project_out, gen_msg], concurrency_limit=None, api_name="save_project")
 
@@ -254,19 +261,25 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
             cancel = flag(request, new=True)
             base_seed = secrets.randbelow(MAX_SEED) if randomise or seed_value is None else int(seed_value)
             n = max(1, min(MAX_SAMPLES, int(n_samples)))
-            try:
-                outs = []
-                for i in range(n):
-                    settings = RunSettings(int(n_steps), float(weight), (base_seed + i) % (MAX_SEED + 1))
-                    report = _slice(progress, i / n, (i + 1) / n)
-                    sampled = generator.sample(guarded(spec, guard), settings, report, cancel)
-                    if i == 0 and sampled.output.glb:
-                        yield preview(sampled.output, base_seed)
-                    generator.render(sampled, report, cancel)
-                    outs.append(generator.finish(sampled, report))
-            except Exception as err:  # shown in the page, never as a traceback
-                yield {gen_msg: _error_message(err)}
-                return
+            with store.event(_session(request), "generate") as event:
+                try:
+                    outs = []
+                    for i in range(n):
+                        settings = RunSettings(int(n_steps), float(weight), (base_seed + i) % (MAX_SEED + 1))
+                        report = _slice(progress, i / n, (i + 1) / n)
+                        sampled = generator.sample(guarded(spec, guard), settings, event.new_folder(), report, cancel)
+                        if i == 0 and sampled.output.glb:
+                            yield preview(sampled.output, base_seed)
+                        generator.render(sampled, report, cancel)
+                        outs.append(generator.finish(sampled, report))
+                except Exception as err:  # shown in the page, never as a traceback
+                    yield {gen_msg: _error_message(err)}
+                    return
+                yield result(outs, researcher_mode, base_seed)
+                event.delivered()  # after the yield: the page has been sent the new files
+
+        def result(outs: list[RunOutput], researcher_mode: bool, base_seed: int) -> dict:
+            """What ``generate`` shows once every sample is done: videos, masks, 3D view, downloads, message."""
             first = outs[0]
             notes = [generator.model_note] + first.notes if generator.model_note else first.notes
             timing = f"Done in {sum(o.timings.get('generate_s', 0) + o.timings.get('render_s', 0) for o in outs):.1f} s"
@@ -286,7 +299,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 update[player] = (gr.update(value=None, visible=False) if out is None else
                                   gr.update(value=_path(out.video), visible=out.video is not None,
                                             label=f"Sample {i + 2}: {out.settings.label}"))
-            yield update
+            return update
 
         def preview(out: RunOutput, seed_used: int) -> dict:
             """What ``generate`` shows once the first sample's GLB exists: the 3D viewer and downloads only."""
@@ -301,7 +314,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
 
         @_gpu
         def compare(spec: dict, mode: str, n_steps: float, weight: float, seed_value: float | None,
-                    request: gr.Request, progress: gr.Progress = gr.Progress()) -> dict:
+                    request: gr.Request, progress: gr.Progress = gr.Progress()) -> Iterator[dict]:
             cancel = flag(request, new=True)
             base = int(seed_value or 0)
             if mode == COMPARE_MODES["seeds"]:
@@ -314,23 +327,27 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                         RunSettings(int(n_steps), float(weight), base, smooth=generator.default_smoothing())]
             else:
                 runs = [RunSettings(s, float(weight), base) for s in (1, 5, 50)]
-            try:
-                outs = [generator.run(guarded(spec, guard), r, _slice(progress, i / len(runs), (i + 1) / len(runs)),
-                                      cancel, export_glb=False) for i, r in enumerate(runs)]
-            except Exception as err:
-                return {compare_table: _error_message(err)}
-            update = {player: gr.update(value=None, visible=False) for player in compare_videos}
-            update.update({player: gr.update(value=_path(o.video), label=f"{o.settings.label}", visible=True)
-                           for player, o in zip(compare_videos, outs)})
-            rows = "".join(
-                f"<tr><td>{html.escape(o.settings.label)}</td>"
-                f"<td>{o.timings.get('sampling_s', 0):.2f}</td><td>{o.timings.get('generate_s', 0):.2f}</td>"
-                f"<td>{o.timings.get('render_s', 0):.2f}</td></tr>" for o in outs)
-            table = ("<table class='genmo-compare'><tr><th>setting</th><th>sampling s</th><th>generate s</th>"
-                     f"<th>render s</th></tr>{rows}</table>")
-            notes = sorted({n for o in outs for n in o.notes if n.startswith("no video")})
-            table += "".join(message("error", n) for n in notes)
-            return {**update, compare_table: table}
+            with store.event(_session(request), "compare") as event:
+                try:
+                    outs = [generator.run(guarded(spec, guard), r, event.new_folder(),
+                                          _slice(progress, i / len(runs), (i + 1) / len(runs)), cancel,
+                                          export_glb=False) for i, r in enumerate(runs)]
+                except Exception as err:
+                    yield {compare_table: _error_message(err)}
+                    return
+                update = {player: gr.update(value=None, visible=False) for player in compare_videos}
+                update.update({player: gr.update(value=_path(o.video), label=f"{o.settings.label}", visible=True)
+                               for player, o in zip(compare_videos, outs)})
+                rows = "".join(
+                    f"<tr><td>{html.escape(o.settings.label)}</td>"
+                    f"<td>{o.timings.get('sampling_s', 0):.2f}</td><td>{o.timings.get('generate_s', 0):.2f}</td>"
+                    f"<td>{o.timings.get('render_s', 0):.2f}</td></tr>" for o in outs)
+                table = ("<table class='genmo-compare'><tr><th>setting</th><th>sampling s</th><th>generate s</th>"
+                         f"<th>render s</th></tr>{rows}</table>")
+                notes = sorted({n for o in outs for n in o.notes if n.startswith("no video")})
+                table += "".join(message("error", n) for n in notes)
+                yield {**update, compare_table: table}
+                event.delivered()  # after the yield: the page has been sent the new videos
 
         cmp_event = compare_btn.click(compare, [timeline, compare_mode, steps, guidance, seed],
                                       [*compare_videos, compare_table], concurrency_limit=1, concurrency_id="gpu")
@@ -341,11 +358,13 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
 
         cancel_btn.click(cancel, None, gen_msg, cancels=[gen_event, cmp_event], concurrency_limit=None, queue=False)
 
-        def forget(request: gr.Request) -> None:
-            """A closed page's cancel flag goes with it (the dict holds open sessions only)."""
-            cancel_flags.pop(getattr(request, "session_hash", None) or "default", None)
+        def closed(request: gr.Request) -> None:
+            """A closed page's results and cancel flag go with it."""
+            store.close(_session(request))
+            cancel_flags.pop(_session(request), None)
 
-        demo.unload(forget)
+        demo.unload(closed)
+    demo.genmo_outputs = store
     return demo
 
 
@@ -356,6 +375,11 @@ def _path(path: Path | None) -> str | None:
 def _downloads(out: RunOutput) -> list[str]:
     """The run's files offered for download: motion npz, video, GLB (those that exist)."""
     return [str(p) for p in (out.motion, out.video, out.glb) if p]
+
+
+def _session(request: gr.Request | None) -> str:
+    """The browser session a request belongs to (gradio's session hash)."""
+    return getattr(request, "session_hash", None) or "default"
 
 
 def _slice(progress: gr.Progress, lo: float, hi: float):

@@ -2,7 +2,7 @@
 
 Every subcommand is one module of `genmo.commands` exposing `add_parser(subparsers)` and
 `run(args) -> int`, registered in SUBCOMMANDS. Mistakes the user can fix (`GenmoUserError`, a
-missing or unwritable file) print one line on stderr and exit with code 2; anything else is a
+missing or unwritable file, a crashed worker process) print one line on stderr and exit with code 2; anything else is a
 bug and keeps its traceback. Set GENMO_DEBUG=1 for tracebacks of user errors too.
 """
 
@@ -14,9 +14,10 @@ import sys
 
 from genmo.commands import bench, data, estimate, evaluate, export, generate, train
 from genmo.errors import GenmoUserError, MissingExtraError, one_line
+from genmo.parallel import WorkerCrashed
 
 SUBCOMMANDS = (generate, estimate, data, train, evaluate, export, bench)
-USER_ERRORS = (GenmoUserError, FileNotFoundError, IsADirectoryError, PermissionError, MissingExtraError)
+USER_ERRORS = (GenmoUserError, FileNotFoundError, IsADirectoryError, PermissionError, MissingExtraError, WorkerCrashed)
 
 
 def build_parser() -> argparse.ArgumentParser:

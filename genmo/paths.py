@@ -70,3 +70,19 @@ def cache_dir() -> Path:
     path = Path(os.environ.get("GENMO_CACHE", Path.home() / ".cache" / "genmo"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def numba_cache_dir() -> Path:
+    """Where numba caches compiled code for this project: $NUMBA_CACHE_DIR when the user set it, else
+    a per-user folder under cache_dir() keyed by the numba and Python versions (not site-packages)."""
+    env = os.environ.get("NUMBA_CACHE_DIR")
+    if env:
+        return Path(env)
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        numba_version = version("numba")
+    except PackageNotFoundError:
+        numba_version = "none"
+    return cache_dir() / "numba" / f"numba-{numba_version}-py{sys.version_info[0]}{sys.version_info[1]}"

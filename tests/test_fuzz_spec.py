@@ -1,8 +1,9 @@
-"""Property-based fuzzing of the spec loader: whatever the input, only SpecError escapes, and quickly.
+"""Property-based fuzzing of the spec loader: whatever the input, only SpecError escapes, and nothing hangs.
 
 Three generators: arbitrary JSON values, near-valid specs with one field swapped for junk, and raw
 file bytes/text (invalid UTF-8, deep nesting, huge numbers). Together they run FUZZ_CASES (>= 1,000)
-cases; each case has a deadline, so a hang fails the test.
+cases; each case has a deadline, a generous bound against a hang (not a speed target: a busy
+machine must not fail it; the loader's speed belongs in the bench).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from hypothesis import strategies as st  # noqa: E402
 from genmo.spec import TRACK_KINDS, SpecError, load_spec, parse_spec  # noqa: E402
 
 FUZZ_CASES = {"json": 500, "near_valid": 700, "raw_file": 300}
-DEADLINE_MS = 2000
+DEADLINE_MS = 60_000
 FUZZ_DIR = Path(tempfile.mkdtemp(prefix="genmo-fuzz-"))
 COUNTS: dict[str, int] = {}
 

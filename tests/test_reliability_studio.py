@@ -1,13 +1,13 @@
 """Faults in the studio: a crash inside one request, cancelling mid-way, no offscreen renderer,
-a missing or corrupt checkpoint, and bounded temporary files. Driven through gradio_client on
-loopback (127.0.0.1) against an in-process server with the tiny random model.
+a missing or corrupt checkpoint, and bounded result folders. Driven through gradio_client on
+loopback (127.0.0.1) against an in-process server with the tiny random model. Nothing here
+depends on timing: waits are on events, each bounded only as a guard against a hang.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -21,29 +21,38 @@ SHORT = {"version": 1, "fps": 30, "duration": 1.0, "sampler": {"steps": 1, "guid
          "tracks": [{"kind": "keyframe", "time": 0.5, "path": "library:squat", "frame": 0}]}
 
 
+HANG_GUARD_S = 300  # only a bound against a hang: every wait below ends as soon as its event happens
+
+
 class FaultyPipeline:
-    """The tiny random pipeline, with switches: raise inside the next call, or crawl through progress steps."""
+    """The tiny random pipeline, with switches: raise inside the next call, or hold the next call in
+    its progress steps until it is cancelled (``stopped`` is then set) or ``release`` is set."""
 
     def __init__(self) -> None:
         from genmo.pipeline import GenmoPipeline
 
         self.inner = GenmoPipeline.tiny_random()
         self.fail_next = False
-        self.slow_steps = 0
-        self.slow_done = 0
+        self.hold = False
         self.started = threading.Event()
+        self.stopped = threading.Event()
+        self.release = threading.Event()
 
     def __call__(self, spec, progress=None, **kwargs):
+        from app.generation import GenerationCancelled
+
         if self.fail_next:
             self.fail_next = False
             raise RuntimeError("forced failure inside the request")
-        if self.slow_steps:
+        if self.hold:
             self.started.set()
-            for i in range(self.slow_steps):
-                time.sleep(0.05)
-                self.slow_done = i + 1
-                if progress is not None:
-                    progress("sampling", i + 1, self.slow_steps)  # raises GenerationCancelled after Cancel
+            try:
+                while not self.release.wait(0.05):
+                    if progress is not None:
+                        progress("sampling", 1, 2)  # raises GenerationCancelled after Cancel
+            except GenerationCancelled:
+                self.stopped.set()
+                raise
         return self.inner(spec, progress=progress, **kwargs)
 
 
@@ -53,12 +62,13 @@ def studio(tmp_path_factory):
 
     work = tmp_path_factory.mktemp("studio")
     pipe = FaultyPipeline()
-    demo = build_studio(pipeline=pipe, work_dir=work, keep_runs=4)
+    demo = build_studio(pipeline=pipe, work_dir=work)
     demo.queue(default_concurrency_limit=1)
     _, url, _ = demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True,
                             **launch_kwargs(work))
     client = gradio_client.Client(url, verbose=False)
     yield client, pipe, work
+    pipe.release.set()
     client.close()
     demo.close()
 
@@ -97,26 +107,21 @@ def test_a_crash_inside_one_request_leaves_the_server_up(studio, monkeypatch):
 
 def test_cancel_mid_generation_leaves_the_studio_usable(studio):
     client, pipe, _ = studio
-    pipe.slow_steps, pipe.slow_done = 200, 0  # 10 s unless cancelled
-    pipe.started.clear()
-    job = client.submit(SHORT, 1, 0.0, 0, False, 1, False, api_name="/generate")
-    assert pipe.started.wait(60), "the generation never started"
-    time.sleep(0.3)
-    start = time.perf_counter()
-    assert "Cancelled" in client.predict(api_name="/cancel")
+    pipe.hold = True  # the next generation runs until it is cancelled
+    for event in (pipe.started, pipe.stopped, pipe.release):
+        event.clear()
     try:
-        job.result(timeout=30)
-    except Exception:  # gradio may report the cancelled job as an error on the client side
-        pass
-    deadline = time.time() + 10
-    while pipe.slow_done < pipe.slow_steps and time.time() < deadline:
-        last = pipe.slow_done
-        time.sleep(0.3)
-        if pipe.slow_done == last:
-            break
-    assert pipe.slow_done < pipe.slow_steps, "the worker ran on to the end after Cancel"
-    assert time.perf_counter() - start < 15
-    pipe.slow_steps = 0
+        job = client.submit(SHORT, 1, 0.0, 0, False, 1, False, api_name="/generate")
+        assert pipe.started.wait(HANG_GUARD_S), "the generation never started"
+        assert "Cancelled" in client.predict(api_name="/cancel")
+        assert pipe.stopped.wait(HANG_GUARD_S), "the worker did not stop at its next progress step after Cancel"
+        try:
+            job.result(timeout=HANG_GUARD_S)
+        except Exception:  # gradio may report the cancelled job as an error on the client side
+            pass
+    finally:
+        pipe.hold = False
+        pipe.release.set()
     video, _, _, msg = generate(client)
     assert "Done in" in msg and Path(video).is_file()
 
@@ -148,28 +153,39 @@ def test_no_offscreen_renderer_still_gives_the_3d_view_and_says_why(studio, monk
     assert "no video: offscreen rendering is unavailable" in compare_table
 
 
-def test_run_folders_are_pruned(studio):
-    client, _, work = studio
-    for _ in range(6):
-        generate(client)
-    runs = [p for p in (work / "runs").iterdir() if p.is_dir()]
-    assert 1 <= len(runs) <= 4
+def test_a_session_keeps_only_the_runs_its_page_may_show(studio):
+    _, _, work = studio
+    client = gradio_client.Client(studio[0].src, verbose=False)  # a page of its own
+    try:
+        before = {p for p in (work / "runs").iterdir()}
+        results = [generate(client) for _ in range(6)]
+        (session,) = {p for p in (work / "runs").iterdir()} - before
+        runs = sorted(p for p in session.iterdir() if p.is_dir())
+        assert len(runs) == 2  # the result the page shows and the one before it (fetches may still be running)
+        video, glb, _, msg = results[-1]
+        assert "Done in" in msg and Path(video).is_file() and Path(glb).is_file()
+    finally:
+        client.close()
 
 
-def test_generator_keeps_temp_files_bounded_over_50_generations(tmp_path):
+def test_generator_files_stay_bounded_over_50_generations(tmp_path):
     from app.generation import Generator, RunSettings
+    from app.outputs import OutputStore
     from genmo.pipeline import GenmoPipeline
 
-    gen = Generator(tmp_path / "runs", pipeline=GenmoPipeline.tiny_random(), keep_runs=5)
+    gen = Generator(pipeline=GenmoPipeline.tiny_random())
+    store = OutputStore(tmp_path / "runs")
     spec = dict(SHORT, duration=0.5, tracks=[])
     counts = []
     for i in range(50):
-        gen.run(spec, RunSettings(1, 0.0, i), export_glb=i % 10 == 0)
+        with store.event("one page", "generate") as event:
+            gen.run(spec, RunSettings(1, 0.0, i), event.new_folder(), render=i % 10 == 0, export_glb=i % 10 == 0)
+            event.delivered()
         counts.append(sum(1 for p in (tmp_path / "runs").rglob("*") if p.is_file()))
-    folders = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
-    print(f"files in the run folder after each of 50 generations: max {max(counts)}, last {counts[-1]}")
-    assert len(folders) == 5
-    assert max(counts) <= 5 * 4 and counts[-1] <= max(counts[:10]) + 4
+    runs = [p for p in (tmp_path / "runs").rglob("run-*") if p.is_dir()]
+    print(f"files in the run folders after each of 50 generations: max {max(counts)}, last {counts[-1]}")
+    assert len(runs) == 2
+    assert max(counts) <= 2 * 5
 
 
 def _checkpoint_cases(root: Path) -> dict[str, Path]:

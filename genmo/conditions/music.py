@@ -5,12 +5,14 @@ so one feature row is one motion frame. Columns (see the ``*_COLUMN(S)`` constan
 
     0       onset strength envelope
     1..20   MFCC (20)
-    21..32  chroma CENS (12)
+    21..32  chroma CENS (12), at a fixed tuning (A = 440 Hz): no pitch tracking
     33      onset-peak one-hot
     34      beat one-hot (BEAT_COLUMN; the beat-alignment evaluation reads it)
 
-The first librosa call in a process JIT-compiles with numba (about 9 s on this CPU); results
-are cached on disk by (file hash, offset, duration, fps).
+librosa is loaded through ``genmo.conditions.librosa_setup``: numba's compiled code is cached in a
+per-user folder and compiled under a lock, once per process, on a short synthetic signal (about
+9 s on this CPU with an empty cache, well under a second with a warm one). Features are cached on
+disk by (file hash, offset, duration, fps).
 Silent audio raises ConditionError unless ``allow_silent=True``, which returns all-zero
 features, no beats and ``silent=True``.
 """
@@ -45,7 +47,8 @@ BEAT_COLUMN = 34
 MAX_AUDIO_SECONDS = 600.0
 MAX_AUDIO_FILE_BYTES = 200 * 1024 * 1024
 SILENCE_PEAK = 1e-4  # peak absolute amplitude below which a clip counts as silent
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: chroma at a fixed tuning (version 1 estimated it per clip)
+CHROMA_TUNING = 0.0  # fractions of a chroma bin; fixed, so librosa never runs estimate_tuning / piptrack
 
 
 @dataclass
@@ -90,9 +93,8 @@ def music_features_from_array(samples: np.ndarray, sr: int, fps: float = MODEL_F
     ``num_frames`` pads (mask False) or trims the result to that many frames; by default
     the frame count is round(seconds * fps).
     """
-    import librosa
-
     fps = _check_fps(fps)
+    librosa = _librosa()
     y = np.asarray(samples, dtype=np.float32)
     if y.ndim == 2:
         y = y.mean(axis=0 if y.shape[0] < y.shape[1] else 1)
@@ -117,7 +119,7 @@ def music_features_from_array(samples: np.ndarray, sr: int, fps: float = MODEL_F
         mask = np.arange(num_frames) < available
         return MusicFeatures(np.zeros((num_frames, MUSIC_DIM), np.float32), fps, 0.0,
                              np.zeros(0), np.zeros(0, np.int64), mask, silent=True)
-    feats, tempo, beats = _edge_features(y, target_sr)
+    feats, tempo, beats = _edge_features(librosa, y, target_sr)
     n = min(num_frames, feats.shape[0], available)
     out = np.zeros((num_frames, MUSIC_DIM), np.float32)
     out[:n] = feats[:n]
@@ -127,13 +129,27 @@ def music_features_from_array(samples: np.ndarray, sr: int, fps: float = MODEL_F
     return MusicFeatures(out, fps, tempo, beats / fps, beats.astype(np.int64), mask)
 
 
-def _edge_features(y: np.ndarray, sr: int) -> tuple[np.ndarray, float, np.ndarray]:
-    """(frames, 35) features, tempo (bpm) and beat frame indices of a signal at sr = fps * HOP_LENGTH."""
-    import librosa
+def _librosa():
+    """librosa with its numba cache set up and every call below compiled (see librosa_setup)."""
+    from genmo.conditions.librosa_setup import load_librosa
 
+    return load_librosa(_warm_up)
+
+
+def _warm_up(librosa) -> None:
+    """Run every librosa call of the features once: 4 s of a chord with clicks at 120 bpm (float32)."""
+    sr = sample_rate_for(30.0)
+    t = np.arange(4 * sr) / sr
+    y = sum(np.sin(2 * np.pi * f * t) for f in (261.63, 329.63, 392.0)) * 0.2
+    y[(np.arange(0.0, 4.0, 0.5) * sr).astype(int)] += 1.0
+    _edge_features(librosa, y.astype(np.float32), sr)
+
+
+def _edge_features(librosa, y: np.ndarray, sr: int) -> tuple[np.ndarray, float, np.ndarray]:
+    """(frames, 35) features, tempo (bpm) and beat frame indices of a signal at sr = fps * HOP_LENGTH."""
     envelope = librosa.onset.onset_strength(y=y, sr=sr, hop_length=HOP_LENGTH)
     mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20, hop_length=HOP_LENGTH).T
-    chroma = librosa.feature.chroma_cens(y=y, sr=sr, hop_length=HOP_LENGTH, n_chroma=12).T
+    chroma = librosa.feature.chroma_cens(y=y, sr=sr, hop_length=HOP_LENGTH, n_chroma=12, tuning=CHROMA_TUNING).T
     peaks = librosa.onset.onset_detect(onset_envelope=envelope, sr=sr, hop_length=HOP_LENGTH)
     start_bpm = float(librosa.feature.tempo(onset_envelope=envelope, sr=sr, hop_length=HOP_LENGTH)[0])
     tempo, beats = librosa.beat.beat_track(onset_envelope=envelope, sr=sr, hop_length=HOP_LENGTH,
@@ -151,8 +167,7 @@ def _edge_features(y: np.ndarray, sr: int) -> tuple[np.ndarray, float, np.ndarra
 
 def load_audio(path: str | Path, sr: int, offset: float = 0.0, duration: float | None = None) -> np.ndarray:
     """Decode a mono clip of an audio file at rate ``sr``; bad files raise ConditionError."""
-    import librosa
-
+    librosa = _librosa()
     path = Path(path)
     if not path.is_file():
         raise ConditionError(f"audio file not found: {path}")

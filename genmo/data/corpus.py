@@ -14,7 +14,6 @@ import json
 import time
 import warnings
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ import numpy as np
 from genmo.body.skeleton import FOOT_JOINTS
 from genmo.data.sources import SOURCES, ClipTask, convert_task, list_tasks, split_of
 from genmo.errors import UserInputError
+from genmo.parallel import run_tasks
 
 INDEX_NAME = "index.json"
 VERSION = 1
@@ -87,9 +87,9 @@ def build_corpus(data_root: Path, out: Path, sources: tuple[str, ...] = SOURCES,
     clips: list[dict] = []
     skipped: list[str] = []
     jobs = [(t, with_music) for t in tasks]
-    if workers > 1:
-        with get_context("fork").Pool(workers, initializer=_worker_init) as pool:
-            results = _collect(pool.imap(_run, jobs, chunksize=4), len(jobs), log)
+    if workers > 1:  # a worker that dies (OOM killer, a crash in native code) ends the build, naming its file
+        results = _collect(run_tasks(_run, jobs, workers, describe=lambda job: job[0].path, initializer=_worker_init),
+                           len(jobs), log)
     else:
         _worker_init()
         results = _collect(map(_run, jobs), len(jobs), log)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -24,8 +26,50 @@ def state_tensors(module: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
 
 
+def staged(path: str | Path) -> Path:
+    """The temporary name ``path`` is written under before it is renamed into place."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.partial")
+
+
+def write_files(folder: str | Path, writers: list[tuple[str, Callable[[Path], object]]]) -> None:
+    """Write a set of files into ``folder`` so that a process killed at any moment leaves the old set.
+
+    Each ``writer(tmp)`` writes its file under a temporary name (``staged``); once every one is
+    written and flushed to disk, they are renamed over their names in the order given, back to back,
+    so the last one (e.g. the trainer's state.json) is replaced only when all the others are.
+    A failed writer removes the temporary files and leaves every old file as it was.
+    """
+    folder = Path(folder)
+    names = [(folder / name, staged(folder / name)) for name, _ in writers]
+    try:
+        for (_, tmp), (_, write) in zip(names, writers):
+            write(tmp)
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+    except BaseException:
+        for _, tmp in names:
+            tmp.unlink(missing_ok=True)
+        raise
+    for path, tmp in names:
+        os.replace(tmp, path)
+    if hasattr(os, "O_DIRECTORY"):  # make the renames durable too
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def weights_writer(module: nn.Module) -> Callable[[Path], None]:
+    """A ``write_files`` writer of a module's weights (safetensors)."""
+    return lambda path: save_file(state_tensors(module), str(path))
+
+
 def save_weights(module: nn.Module, path: str | Path) -> None:
-    save_file(state_tensors(module), str(path))
+    """Write a module's weights as safetensors, atomically (a temporary file renamed into place)."""
+    path = Path(path)
+    write_files(path.parent, [(path.name, weights_writer(module))])
 
 
 def load_weights(module: nn.Module, path: str | Path) -> None:

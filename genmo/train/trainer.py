@@ -26,8 +26,7 @@ from tqdm import tqdm
 
 from genmo.diffusion.schedule import NoiseSchedule
 from genmo.model.batch import batch_to
-from genmo.model.checkpoint import (CONFIG_FILE, EMA_FILE, MODEL_FILE, NORMALIZER_FILE, load_weights,
-                                    save_weights)
+from genmo.model.checkpoint import CONFIG_FILE, EMA_FILE, MODEL_FILE, NORMALIZER_FILE, load_weights
 from genmo.model.config import GenmoConfig
 from genmo.model.denoiser import GenmoDenoiser
 from genmo.motion.normalizer import Normalizer
@@ -129,17 +128,20 @@ class Trainer:
 
     # --- checkpoints ---------------------------------------------------------------------
     def save(self) -> None:
-        """Write the run folder (main process only)."""
+        """Write the run folder (main process only), atomically: every file goes to a temporary name
+        first and all are renamed into place together, state.json last, so a run killed mid-write
+        resumes from the last complete checkpoint."""
+        from genmo.model.checkpoint import weights_writer, write_files
+
         if not self.info.is_main:
             return
         self.out.mkdir(parents=True, exist_ok=True)
-        self.cfg.save(self.out / CONFIG_FILE)
-        self.normalizer.save(self.out / NORMALIZER_FILE)
-        save_weights(self.model, self.out / MODEL_FILE)
-        save_weights(self.ema, self.out / EMA_FILE)
-        torch.save({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()},
-                   self.out / OPTIMIZER_FILE)
-        (self.out / STATE_FILE).write_text(json.dumps({"step": self.step, "epoch": self.epoch}) + "\n")
+        optimizer = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
+        state = json.dumps({"step": self.step, "epoch": self.epoch}) + "\n"
+        write_files(self.out, [(CONFIG_FILE, self.cfg.save), (NORMALIZER_FILE, self.normalizer.save),
+                               (MODEL_FILE, weights_writer(self.model)), (EMA_FILE, weights_writer(self.ema)),
+                               (OPTIMIZER_FILE, lambda path: torch.save(optimizer, path)),
+                               (STATE_FILE, lambda path: path.write_text(state))])
 
     def resume(self) -> None:
         """Continue from the run folder's last checkpoint."""
