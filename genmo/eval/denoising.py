@@ -78,11 +78,11 @@ def evaluate_denoising(pipe, corpus: Corpus, settings: DenoisingSettings = Denoi
             for name, pred in preds.items():
                 sums[name][j] += _masked_mse(pred, x0, mask) * n
             counts[j] += n
+    means = {name: [v / c for v, c in zip(values, counts)] for name, values in sums.items()}
     out: dict = {"t": list(settings.steps), "windows": len(picks), "split": settings.split}
-    for name, values in sums.items():
-        out[name] = [round(v / c, 4) for v, c in zip(values, counts)]
+    out.update({name: [float(f"{v:.4g}") for v in values] for name, values in means.items()})
     out["beats_every_baseline"] = all(
-        out["model"][j] < min(out[b][j] for b in BASELINES) for j in range(len(settings.steps)))
+        means["model"][j] < min(means[b][j] for b in BASELINES) for j in range(len(settings.steps)))
     return out
 
 

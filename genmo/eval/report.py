@@ -84,7 +84,7 @@ def markdown_report(result: dict) -> str:
     if den:
         names = ("model", "copy_xt", "scaled_xt", "mean")
         lines = ["| t | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-        lines += [f"| {t} | " + " | ".join(f"{den[n][i]:.4f}" for n in names) + " |" for i, t in enumerate(den["t"])]
+        lines += [f"| {t} | " + " | ".join(f"{den[n][i]:.4g}" for n in names) + " |" for i, t in enumerate(den["t"])]
         out += ["## Denoising profile", "", f"{den['windows']} {den['split']} windows; normalised MSE of x_0 over the "
                 f"world fields. Beats every baseline at every t: **{'yes' if den['beats_every_baseline'] else 'no'}**.",
                 "", *lines, ""]
