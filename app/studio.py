@@ -22,8 +22,9 @@ import gradio as gr
 from app.examples import EXAMPLES, EXAMPLES_DIR, load_example
 from app.generation import KEEP_RUNS, GenerationCancelled, Generator, RunOutput, RunSettings, prune_folders
 from app.media import MAX_UPLOAD_BYTES, MediaError, PathGuard
-from app.project import load_project, save_project
-from app.timeline import describe, fit_to_duration, guarded, one_line, timeline_editor, valid_part
+from app.project import load_editor_state, load_project, save_project
+from app.timeline import (KEPT_TIMELINE_JS, SAMPLER_TO_TIMELINE_JS, describe, fit_to_duration, guarded, one_line,
+                          panel_values, problem_clip, timeline_editor, user_problem, valid_part)
 from genmo.spec import ALLOWED_FPS, GUIDANCE_RANGE, MAX_DURATION_S, MAX_SEED, MIN_DURATION_S, STEPS_RANGE
 
 log = logging.getLogger("genmo.studio")
@@ -60,9 +61,11 @@ def _gpu(fn):
     return spaces.GPU(duration=120)(fn)
 
 
-def message(kind: str, text: str) -> str:
-    """A coloured one-line message box; the text is escaped."""
-    return f'<div class="genmo-msg {kind}" role="{"alert" if kind == "error" else "status"}">{html.escape(text)}</div>'
+def message(kind: str, text: str, clip: int | None = None) -> str:
+    """A coloured one-line message box; the text is escaped. ``clip`` (from 1) names the clip it is about:
+    the editor outlines that clip (timeline.js watches the status box's data-clip)."""
+    about = f' data-clip="{int(clip)}"' if clip is not None else ""
+    return f'<div class="genmo-msg {kind}" role="{"alert" if kind == "error" else "status"}"{about}>{html.escape(text)}</div>'
 
 
 def launch_kwargs(work_dir: Path | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> dict[str, Any]:
@@ -177,7 +180,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
         # -- timeline ---------------------------------------------------------------------------
         def on_timeline(spec: dict) -> str:
             ok, text = describe(spec, guard)
-            return message("ok" if ok else "error", text)
+            return message("ok" if ok else "error", text, None if ok else problem_clip(text))
 
         timeline.change(on_timeline, timeline, tl_status, show_progress="hidden", concurrency_limit=None, api_name="check",
                         trigger_mode="always_last")
@@ -193,8 +196,16 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
         loaded_outputs = [timeline, duration, fps, steps, guidance, seed, gen_msg]
 
         def loaded(spec: dict, note: str) -> tuple:
-            s = spec["sampler"]
-            return spec, spec["duration"], spec["fps"], s["steps"], s["guidance"], s["seed"], message("info", note)
+            return spec, *panel_values(spec), message("info", note)
+
+        panel = [duration, fps, steps, guidance, seed]
+        for box in (steps, guidance, seed):
+            box.change(None, [timeline, steps, guidance, seed], timeline, js=SAMPLER_TO_TIMELINE_JS,
+                       show_progress="hidden", api_visibility="private")
+
+        # after a reload, the browser brings back the timeline it kept, and the panel follows it
+        demo.load(None, [timeline, *panel], [timeline, *panel], js=KEPT_TIMELINE_JS, show_progress="hidden",
+                  api_visibility="private")
 
         for name, button in example_buttons.items():
             def load(name: str = name) -> tuple:
@@ -210,12 +221,15 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 return (gr.skip(),) * 6 + (message("info", "No project loaded."),)
             dest = work / "projects" / uuid.uuid4().hex[:8]
             try:
-                spec = load_project(file, dest)
+                spec = load_project(file, dest, media_roots=[EXAMPLES_DIR])
+                state = load_editor_state(dest)  # an unfinished timeline comes back whole
                 guard.add(dest)
-                guarded(spec, guard)
+                guarded(state or spec, guard)
             except (ValueError, OSError) as err:
                 shutil.rmtree(dest, ignore_errors=True)
                 return (gr.skip(),) * 6 + (message("error", f"Could not load the project: {one_line(err)}"),)
+            if state is not None:
+                return loaded(state, f"Loaded {Path(file).name}: the unfinished timeline as it was saved.")
             return loaded(spec, f"Loaded {Path(file).name}.")
 
         project_in.upload(on_project, project_in, loaded_outputs, concurrency_limit=None, api_name="load_project")
@@ -229,13 +243,13 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 folder = work / "saved" / uuid.uuid4().hex[:8]
                 folder.mkdir(parents=True)
                 path = save_project(guarded(valid, guard), folder / "genmo-project.zip",
-                                    editor_state=None if ok else spec)
+                                    editor_state=None if ok else spec, resolve_state=guard.check)
             except (ValueError, OSError) as err:
                 return gr.skip(), message("error", f"Could not save: {one_line(err)}")
             if problems:
                 more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
                 return str(path), message("info", f"Saved with a warning: {problems[0]}{more} was left out of "
-                                                  "timeline.json; editor_state.json in the zip keeps the whole timeline.")
+                                                  "timeline.json; the zip keeps the whole timeline, which loads back as it is.")
             return str(path), message("ok", "Project saved: timeline.json plus its media in one zip.")
 
         save_btn.click(on_save, timeline, [project_out, gen_msg], concurrency_limit=None, api_name="save_project")
@@ -250,6 +264,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
             cancel = flag(request, new=True)
             base_seed = secrets.randbelow(MAX_SEED) if randomise or seed_value is None else int(seed_value)
             n = max(1, min(MAX_SAMPLES, int(n_samples)))
+            yield (gr.skip(),) * 7 + (message("info", f"Generating{f' {n} samples' if n > 1 else ''}…"), gr.skip())
             try:
                 outs = []
                 for i in range(n):
@@ -280,7 +295,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                    message("ok", text),
                    base_seed)
 
-        gen_event = generate_btn.click(
+        generate_btn.click(
             generate, [timeline, steps, guidance, seed, random_seed, samples, researcher],
             [video, overlay, *extra_videos, masks, viewer, downloads, gen_msg, seed], concurrency_limit=1,
             concurrency_id="gpu")
@@ -317,14 +332,17 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
             table += "".join(message("error", n) for n in notes)
             return (*vids, table)
 
-        cmp_event = compare_btn.click(compare, [timeline, compare_mode, steps, guidance, seed],
-                                      [*compare_videos, compare_table], concurrency_limit=1, concurrency_id="gpu")
+        compare_btn.click(compare, [timeline, compare_mode, steps, guidance, seed],
+                          [*compare_videos, compare_table], concurrency_limit=1, concurrency_id="gpu")
 
         def cancel(request: gr.Request) -> str:
+            """Ask the session's run to stop: it checks the flag between steps and between rendered frames,
+            then ends with its own "cancelled" message, so the worker is free for the next run at once
+            (gradio's ``cancels`` leaves a sync worker thread running and blocks the next Generate)."""
             flag(request).set()
-            return message("info", "Cancelled; the timeline is unchanged.")
+            return message("info", "Cancelled; stopping the run (the timeline is unchanged)…")
 
-        cancel_btn.click(cancel, None, gen_msg, cancels=[gen_event, cmp_event], concurrency_limit=None, queue=False)
+        cancel_btn.click(cancel, None, gen_msg, concurrency_limit=None, queue=False)
     return demo
 
 
@@ -353,8 +371,8 @@ def _slice(progress: gr.Progress, lo: float, hi: float):
 
 def _error_message(err: Exception) -> str:
     if isinstance(err, GenerationCancelled):
-        return message("info", "Generation cancelled; the timeline is unchanged.")
+        return message("info", "Cancelled: generation stopped; the timeline is unchanged.")
     if isinstance(err, (ValueError, FileNotFoundError, MediaError)):
-        return message("error", f"Cannot generate: {one_line(err)}")
+        return message("error", f"Cannot generate: {user_problem(one_line(err))[1]}")
     log.exception("generation failed")
     return message("error", f"Generation failed ({type(err).__name__}: {one_line(err)}); the timeline is unchanged.")

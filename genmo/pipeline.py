@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -53,6 +54,7 @@ class GenerationResult:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     focal: float | None = None
+    observation: Any = None  # the first video / 2D-keypoint clip's VideoObservation at MODEL_FPS, from its start
 
 
 def default_threads() -> int:
@@ -143,7 +145,7 @@ class GenmoPipeline:
         """The sampling batch, keyframe constraints and extras (focal, notes) of a timeline at MODEL_FPS."""
         num_frames = max(1, int(round(spec.duration * MODEL_FPS)))
         builder = ConditionBuilder(num_frames)
-        extras: dict = {"notes": [], "focal": None}
+        extras: dict = {"notes": [], "focal": None, "observation": None}
 
         def frame(seconds: float) -> int:
             return int(round(seconds * MODEL_FPS))
@@ -162,6 +164,8 @@ class GenmoPipeline:
             obs = self._observe(track, progress)
             self._add_observation(builder, obs, frame(track.start))
             extras["focal"] = float(obs.focal)
+            if extras["observation"] is None:
+                extras["observation"] = obs
         for track in spec.tracks_of("keyframe"):
             from genmo.conditions.keyframes import load_keyframe
 
@@ -253,7 +257,8 @@ class GenmoPipeline:
         present = batch["text_present"][0]
         windows = batch["text_windows"][0][present].cpu().numpy()
         return GenerationResult(motion=motion, spec=spec, condition_masks=masks, text_windows=windows,
-                                timings=timings, notes=extras["notes"], focal=extras["focal"])
+                                timings=timings, notes=extras["notes"], focal=extras["focal"],
+                                observation=extras["observation"])
 
     def _sample(self, batch: dict, constraints: Constraints, steps: int, guidance: float, seed: int,
                 smooth: float, progress: Progress | None) -> torch.Tensor:
@@ -372,8 +377,11 @@ def _video_duration(path: Path) -> float:
     return count / fps
 
 
-def render_result(result: GenerationResult, path: str | Path, width: int = 640, height: int = 480) -> Path:
-    """Render the result's body animation to an mp4 with the timeline's music mixed in at its clip times."""
+def render_result(result: GenerationResult, path: str | Path, width: int = 640, height: int = 480,
+                  on_frame: Callable[[int, int], None] | None = None) -> Path:
+    """Render the result's body animation to an mp4 with the timeline's music mixed in at its clip times.
+
+    ``on_frame(index, total)`` runs before each frame (progress, cancellation: see render_motion)."""
     import tempfile
 
     from genmo.render import render_motion
@@ -382,5 +390,5 @@ def render_result(result: GenerationResult, path: str | Path, width: int = 640, 
     music = [(t.path, t.start, t.end, t.offset) for t in result.spec.tracks_of("music")]
     with tempfile.TemporaryDirectory(prefix="genmo-audio-") as tmp:
         audio = write_timeline_audio(music, result.motion.duration, Path(tmp) / "mix.wav") if music else None
-        render_motion(result.motion, None, path, width=width, height=height, audio_path=audio)
+        render_motion(result.motion, None, path, width=width, height=height, audio_path=audio, on_frame=on_frame)
     return Path(path)

@@ -62,7 +62,7 @@ def test_a_failed_generation_keeps_the_timeline(page):
     broken = spec_of(page)
     page.click("#generate")
     page.wait_for_function("document.querySelector('#gen-message .genmo-msg.error') !== null", timeout=60000)
-    assert "tracks[1] (video)" in page.locator("#gen-message").inner_text()
+    assert "Video clip #2" in page.locator("#gen-message").inner_text()
     assert spec_of(page) == broken
     page.reload()
     page.wait_for_selector(".gtl-clip", timeout=30000)
