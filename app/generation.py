@@ -62,6 +62,7 @@ class RunOutput:
     motion: Path
     glb: Path | None = None
     overlay: Path | None = None
+    bvh: Path | None = None
     masks_png: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -204,8 +205,9 @@ class Generator:
         return out
 
     def finish(self, sampled: SampledRun, progress: ProgressFn | None = None) -> RunOutput:
-        """Last step: the condition-mask plot; returns the run's output."""
+        """Last step: the condition-mask plot and a BVH of the motion; returns the run's output."""
         out = sampled.output
+        out.bvh = _export_bvh(sampled.result.motion, sampled.folder / "motion.bvh")
         out.masks_png = plot_condition_masks(sampled.result.condition_masks, sampled.result.text_windows,
                                              sampled.spec, sampled.folder / "masks.png")
         (progress or _no_progress)(1.0, "done")
@@ -246,6 +248,17 @@ def _export_glb(motion: Any, path: Path) -> Path | None:
     except ImportError:
         return None
     return motion_to_glb(motion, path)
+
+
+def _export_bvh(motion: Any, path: Path) -> Path | None:
+    """The motion as BVH for animation tools; None (logged) when it cannot be written."""
+    try:
+        from genmo.export.bvh import motion_to_bvh
+
+        return motion_to_bvh(motion, path)
+    except (ImportError, ValueError, OSError) as err:
+        log.warning("no BVH: %s", err)
+        return None
 
 
 def render_overlay(motion: Any, track: Any, focal: float, path: Path, observation: Any = None,

@@ -36,6 +36,12 @@ COMPARE_MODES = {
     "smoothing": "raw / smoothed output",
 }
 START_EXAMPLE = "two_prompts"
+# Generate scrolls the result (where the progress shows) into view; the inputs pass through unchanged.
+SHOW_RESULT_JS = """(...inputs) => {
+  const result = document.querySelector("#result-video");
+  if (result) result.scrollIntoView({behavior: "smooth", block: "center"});
+  return inputs;
+}"""
 DELETE_CACHE = (3600, 12 * 3600)  # gradio deletes its temp files (uploads) 12 h old, checking hourly
 
 PAGE_CSS = """
@@ -165,7 +171,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                                     for i in range(MAX_SAMPLES - 1)]
                 masks = gr.Image(label="Condition masks and text windows", visible=False, type="filepath",
                                  interactive=False, elem_id="masks")
-                downloads = gr.File(label="Downloads: motion npz, GLB, mp4", file_count="multiple",
+                downloads = gr.File(label="Downloads: motion npz, GLB, BVH, mp4 (every sample, and the overlay)", file_count="multiple",
                                     interactive=False, elem_id="downloads")
             with gr.Tab("Compare settings", id="compare"):
                 with gr.Row():
@@ -207,13 +213,18 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
         demo.load(None, [timeline, *panel], [timeline, *panel], js=KEPT_TIMELINE_JS, show_progress="hidden",
                   api_visibility="private")
 
+        def clear_compare() -> tuple:
+            """A comparison belongs to the timeline it was made from: it goes when another one is loaded."""
+            return (*[gr.update(value=None, label=f"Setting {i + 1}") for i in range(3)], "")
+
         for name, button in example_buttons.items():
             def load(name: str = name) -> tuple:
                 title, blurb = EXAMPLES[name]
                 return loaded(load_example(name), f"Loaded example “{title}”: {blurb}.")
 
             button.click(load, None, loaded_outputs, show_progress="hidden", concurrency_limit=None,
-                         api_name=f"example_{name}")
+                         api_name=f"example_{name}").then(clear_compare, None, [*compare_videos, compare_table],
+                                                          show_progress="hidden", api_visibility="private")
 
         # -- projects ---------------------------------------------------------------------------
         def on_project(file: str | None) -> tuple:
@@ -291,14 +302,14 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                    *extra,
                    gr.update(value=str(first.masks_png) if first.masks_png else None, visible=bool(researcher_mode)),
                    str(first.glb) if first.glb else None,
-                   _downloads(first),
+                   [f for o in outs for f in _downloads(o)],
                    message("ok", text),
                    base_seed)
 
         generate_btn.click(
             generate, [timeline, steps, guidance, seed, random_seed, samples, researcher],
             [video, overlay, *extra_videos, masks, viewer, downloads, gen_msg, seed], concurrency_limit=1,
-            concurrency_id="gpu")
+            concurrency_id="gpu", show_progress_on=[video, gen_msg], js=SHOW_RESULT_JS)
 
         @_gpu
         def compare(spec: dict, mode: str, n_steps: float, weight: float, seed_value: float | None,
@@ -351,8 +362,8 @@ def _path(path: Path | None) -> str | None:
 
 
 def _downloads(out: RunOutput) -> list[str]:
-    """The run's files offered for download: motion npz, video, GLB (those that exist)."""
-    return [str(p) for p in (out.motion, out.video, out.glb) if p]
+    """The run's files offered for download: motion npz, video, GLB, BVH, overlay (those that exist)."""
+    return [str(p) for p in (out.motion, out.video, out.glb, out.bvh, out.overlay) if p]
 
 
 def _preview(out: RunOutput, seed: int) -> tuple:

@@ -64,8 +64,8 @@ def test_3d_view_arrives_before_the_video(studio):
     client, _ = studio
     job = client.submit(_load(client, "text_only"), 1, 2.5, 5, False, 1, False, api_name="/generate")
     job.result()
-    first, last = job.outputs()[0], job.outputs()[-1]
-    assert len(job.outputs()) == 2
+    started, first, last = job.outputs()
+    assert "Generating" in _value(started[7])  # said at once, before anything is computed
     *_, glb, files, msg, seed = (_value(o) for o in first)
     assert Path(glb).suffix == ".glb" and Path(glb).stat().st_size > 1000
     assert "3D motion ready" in msg and "rendering the video" in msg and seed == 5

@@ -7,8 +7,8 @@ points onto the detected keypoints is a linear least-squares problem per frame:
 
     u = f x / z + cx  ->  f t_x - (u - cx) t_z = (u - cx) a_z - f a_x,   a = R X   (and the same for v)
 
-The pelvis is then moved (at the fitted depth) to the middle of the detected hips when both are
-seen. Frames with too few confident keypoints take the fitted translation of their neighbours.
+The body's hip middle is then moved (at the fitted depth) onto the detected one when both hips are
+seen, so that the pelvis stands where the person's is. Frames with too few confident keypoints take the fitted translation of their neighbours.
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ def fit_camera_translation(joints: np.ndarray, cam_R: np.ndarray, cam_t: np.ndar
     cam_t, keypoints = np.asarray(cam_t, np.float64), np.asarray(keypoints, np.float64)
     n = min(len(joints), len(cam_R), len(keypoints))
     fitted = np.full((len(cam_t), 3), np.nan)
-    # COCO-17 points plus the pelvis, seen at the middle of the detected hips: the fit gives the depth
-    # (the body's size), then the pelvis is put exactly between the hips when both are seen
-    body = np.concatenate([coco17_from_smpl(joints[:n]), joints[:n, :1]], axis=1)
+    # COCO-17 points plus the middle of the hips: the fit gives the depth (the body's size), then the
+    # body's hip middle (just below its pelvis) goes exactly onto the detected one when both hips are seen
+    coco = coco17_from_smpl(joints[:n])
+    body = np.concatenate([coco, coco[:, list(HIPS)].mean(axis=1, keepdims=True)], axis=1)
     points = np.einsum("tab,tkb->tka", cam_R[:n], body)
     hips = keypoints[:n, list(HIPS)]
     targets = np.concatenate([keypoints[:n], np.concatenate([hips[:, :, :2].mean(1), hips[:, :, 2].min(1)[:, None]],
@@ -49,7 +50,7 @@ def fit_camera_translation(joints: np.ndarray, cam_R: np.ndarray, cam_t: np.ndar
         if use[:17].sum() < MIN_POINTS:
             continue
         t = _fit_frame(points[i, use], targets[i, use, :2] - (cx, cy), np.sqrt(conf[use]), float(focal))
-        if t is not None and use[-1]:  # the hips are seen: the pelvis goes exactly between them, at the fitted depth
+        if t is not None and use[-1]:  # both hips seen: the body's hip middle onto theirs, at the fitted depth
             depth = points[i, -1, 2] + t[2]
             t[:2] = (targets[i, -1, :2] - (cx, cy)) * depth / focal - points[i, -1, :2]
         if t is not None:
