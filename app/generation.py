@@ -61,6 +61,7 @@ class RunOutput:
     motion: Path
     glb: Path | None = None
     overlay: Path | None = None
+    bvh: Path | None = None
     masks_png: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -160,13 +161,19 @@ class Generator:
         try:
             from genmo.render.result import render_result
 
-            out.video = render_result(result, sampled.folder / "render.mp4")
+            def frame_done(index: int, total: int) -> None:
+                _check(cancel)
+                if index % 10 == 0:
+                    report(0.82 + 0.08 * index / max(total, 1), f"rendering frame {index + 1}/{total}")
+
+            out.video = render_result(result, sampled.folder / "render.mp4", on_frame=frame_done)
             out.timings["render_s"] = time.perf_counter() - t1
             videos = sampled.spec.tracks_of("video")
             if videos and result.motion.cam_R is not None and result.focal is not None:
                 _check(cancel)
                 report(0.9, "rendering the overlay")
-                out.overlay = render_overlay(result.motion, videos[0], result.focal, sampled.folder / "overlay.mp4")
+                out.overlay = render_overlay(result.motion, videos[0], result.focal, sampled.folder / "overlay.mp4",
+                                             result.observation, on_frame=lambda i, n: _check(cancel))
         except GenerationCancelled:
             raise
         except Exception as err:  # no OSMesa / GL context, ffmpeg missing: the 3D viewer still works
@@ -178,8 +185,9 @@ class Generator:
         return out
 
     def finish(self, sampled: SampledRun, progress: ProgressFn | None = None) -> RunOutput:
-        """Last step: the condition-mask plot; returns the run's output."""
+        """Last step: the condition-mask plot and a BVH of the motion; returns the run's output."""
         out = sampled.output
+        out.bvh = _export_bvh(sampled.result.motion, sampled.folder / "motion.bvh")
         out.masks_png = plot_condition_masks(sampled.result.condition_masks, sampled.result.text_windows,
                                              sampled.spec, sampled.folder / "masks.png")
         (progress or _no_progress)(1.0, "done")
@@ -222,8 +230,24 @@ def _export_glb(motion: Any, path: Path) -> Path | None:
     return motion_to_glb(motion, path)
 
 
-def render_overlay(motion: Any, track: Any, focal: float, path: Path) -> Path:
-    """The estimated body drawn over the video clip's own frames (the clip's window of the motion)."""
+def _export_bvh(motion: Any, path: Path) -> Path | None:
+    """The motion as BVH for animation tools; None (logged) when it cannot be written."""
+    try:
+        from genmo.export.bvh import motion_to_bvh
+
+        return motion_to_bvh(motion, path)
+    except (ImportError, ValueError, OSError) as err:
+        log.warning("no BVH: %s", err)
+        return None
+
+
+def render_overlay(motion: Any, track: Any, focal: float, path: Path, observation: Any = None,
+                   on_frame: Callable[[int, int], None] | None = None) -> Path:
+    """The estimated body drawn over the video clip's own frames (the clip's window of the motion).
+
+    With the clip's ``observation`` (its detected 2D keypoints), the camera translation is fitted
+    to them so that the body stands where the person was detected (see genmo.motion.camera_fit).
+    """
     import cv2
 
     from genmo.motion.motion import Motion
@@ -243,10 +267,28 @@ def render_overlay(motion: Any, track: Any, focal: float, path: Path) -> Path:
                 yield cv2.resize(frame, (out_w, out_h))[..., ::-1].copy()
 
     sl = slice(start, end)
+    cam_t = overlay_camera(motion, observation, focal * scale, sl, (out_w / width, out_h / height), (out_w, out_h))
     clip = Motion(poses=motion.poses[sl], trans=motion.trans[sl], betas=motion.betas, fps=fps,
-                  cam_R=motion.cam_R[sl], cam_t=motion.cam_t[sl])
-    render_motion(clip, None, path, width=out_w, height=out_h, camera="motion", focal=focal * scale, background=frames())
+                  cam_R=motion.cam_R[sl], cam_t=cam_t)
+    render_motion(clip, None, path, width=out_w, height=out_h, camera="motion", focal=focal * scale,
+                  background=frames(), on_frame=on_frame)
     return path
+
+
+def overlay_camera(motion: Any, observation: Any, focal: float, frames: slice, scale: tuple[float, float],
+                   size: tuple[int, int]) -> np.ndarray:
+    """The camera translations (N, 3) the overlay draws ``frames`` of the motion with: the model's, fitted
+    to the clip's detected keypoints (``observation``, scaled by ``scale`` to the overlay's ``size``)."""
+    from genmo.motion.camera_fit import fit_camera_translation
+
+    cam_t = np.asarray(motion.cam_t[frames])
+    n = len(cam_t)
+    if observation is None or motion.joints is None or n == 0:
+        return cam_t
+    index = np.minimum(np.round(np.arange(n) * observation.fps / motion.fps).astype(int), observation.num_frames - 1)
+    keypoints = observation.keypoints[index] * np.array([scale[0], scale[1], 1.0], np.float32)
+    return fit_camera_translation(motion.joints[frames], motion.cam_R[frames], cam_t, keypoints, focal,
+                                  (size[0] / 2.0, size[1] / 2.0))
 
 
 def plot_condition_masks(masks: dict[str, np.ndarray], text_windows: np.ndarray, spec: TimelineSpec,

@@ -1,7 +1,8 @@
 """Project files: the timeline JSON with its media bundled in a zip.
 
 Layout: ``timeline.json`` (the spec, media paths relative to the zip root), ``media/<files>`` and,
-for a timeline saved unfinished, ``editor_state.json`` (the editor's raw state, ignored on loading).
+for a timeline saved unfinished, ``editor_state.json`` (the editor's raw state, its media paths
+relative to the zip root too; ``load_editor_state`` brings it back so the timeline loads whole).
 Loading refuses absolute or parent-relative member names, unexpected members, archives whose
 uncompressed size is over ``MAX_PROJECT_BYTES``, members that inflate more than ``MAX_RATIO`` times
 (zip bombs), damaged archives and timelines whose media paths point outside the bundle.
@@ -30,29 +31,41 @@ _MEDIA_SUFFIXES = {s for suffixes in MEDIA_EXTENSIONS.values() for s in suffixes
 
 
 def save_project(spec: dict[str, Any], path: str | Path, resolve: Any = Path,
-                 editor_state: dict[str, Any] | None = None) -> Path:
+                 editor_state: dict[str, Any] | None = None, resolve_state: Any = Path) -> Path:
     """Write ``spec`` (an editor spec dict) and every file it names into a zip at ``path``.
 
     ``resolve`` maps a path string from the spec to a local file (e.g. a PathGuard check);
-    ``editor_state``, when given, is stored as it is in ``editor_state.json``.
+    ``editor_state``, when given, is stored in ``editor_state.json`` with its media bundled too
+    (``resolve_state`` checks its paths; a clip whose file cannot be used keeps an empty path).
     """
     path = Path(path)
     data = copy.deepcopy(spec)
     names: dict[Path, str] = {}
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+
+        def bundle(local: Path) -> str:
+            if local not in names:
+                names[local] = f"{MEDIA_DIR}/{len(names):02d}_{_safe_name(local.name)}"
+                zf.write(local, names[local])
+            return names[local]
+
         for track in data.get("tracks", []):
             source = track.get("path") if isinstance(track, dict) else None
-            if not source or str(source).startswith(LIBRARY_PREFIX):
-                continue
-            local = Path(resolve(source))
-            if local not in names:
-                stem = _safe_name(local.name)
-                names[local] = f"{MEDIA_DIR}/{len(names):02d}_{stem}"
-                zf.write(local, names[local])
-            track["path"] = names[local]
+            if source and not str(source).startswith(LIBRARY_PREFIX):
+                track["path"] = bundle(Path(resolve(source)))
         zf.writestr(SPEC_NAME, json.dumps(data, indent=2) + "\n")
         if editor_state is not None:
-            zf.writestr(STATE_NAME, json.dumps(editor_state, indent=2) + "\n")
+            state = copy.deepcopy(editor_state)
+            for track in state.get("tracks", []) if isinstance(state.get("tracks"), list) else []:
+                source = track.get("path") if isinstance(track, dict) else None
+                if not isinstance(source, str) or not source or source.startswith(LIBRARY_PREFIX):
+                    continue
+                try:
+                    local = Path(resolve_state(source))
+                    track["path"] = bundle(local) if local.is_file() else ""
+                except (ValueError, OSError):
+                    track["path"] = ""
+            zf.writestr(STATE_NAME, json.dumps(state, indent=2) + "\n")
     return path
 
 
@@ -79,15 +92,17 @@ def _check_member(info: zipfile.ZipInfo) -> None:
         raise ProjectError(f"project zip: unexpected member {name!r} (expected {SPEC_NAME} and {MEDIA_DIR}/<media files>)")
 
 
-def load_project(path: str | Path, dest: str | Path) -> dict[str, Any]:
+def load_project(path: str | Path, dest: str | Path, media_roots: list[Path] | None = None) -> dict[str, Any]:
     """Unpack a project zip (or read a bare spec JSON) into ``dest``; return the validated spec dict.
 
-    Media paths in the returned dict are absolute paths under ``dest``.
+    Media paths in the returned dict are absolute paths under ``dest``. A bare JSON's relative
+    media paths resolve against its own folder or, when its files are not there (an uploaded copy
+    of ``examples/x.json``), against the first of ``media_roots`` that holds them all.
     """
     path = Path(path)
     dest = Path(dest)
     if path.suffix.lower() == ".json":
-        return load_spec(path, check_files=True).to_dict()
+        return load_spec(path, base_dir=_json_base_dir(path, media_roots or []), check_files=True).to_dict()
     if not zipfile.is_zipfile(path):
         raise ProjectError(f"{path.name}: not a project zip or timeline JSON")
     try:
@@ -102,6 +117,48 @@ def load_project(path: str | Path, dest: str | Path) -> dict[str, Any]:
             raise ProjectError(f"tracks[{i}] ({track.kind}): {Path(media).name} is outside the project zip; "
                                f"a project may only use its own media/ files")
     return spec.to_dict()
+
+
+def _json_base_dir(path: Path, roots: list[Path]) -> Path:
+    """The folder a bare timeline JSON's relative media paths resolve against (see load_project)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path.stat().st_size <= MAX_SPEC_BYTES else {}
+    except (OSError, ValueError):
+        return path.parent  # load_spec reports the problem
+    tracks = data.get("tracks") if isinstance(data, dict) else None
+    relative = [t["path"] for t in tracks or [] if isinstance(t, dict) and isinstance(t.get("path"), str)
+                and t["path"] and not t["path"].startswith(LIBRARY_PREFIX) and not Path(t["path"]).is_absolute()]
+    for base in [path.parent, *roots]:
+        if all((Path(base) / p).is_file() for p in relative):
+            return Path(base)
+    return path.parent
+
+
+def load_editor_state(dest: str | Path) -> dict[str, Any] | None:
+    """The editor state of an unpacked unfinished project (``editor_state.json``), or None when it has none.
+
+    Its media paths become absolute paths under ``dest``; one that names no file of the project
+    becomes empty (the clip then asks for a file). The state is not validated: it is what the user
+    was still editing.
+    """
+    dest = Path(dest)
+    file = dest / STATE_NAME
+    if not file.is_file():
+        return None
+    try:
+        state = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        raise ProjectError(f"{STATE_NAME}: not a valid timeline") from None
+    if not isinstance(state, dict) or not isinstance(state.get("tracks"), list):
+        raise ProjectError(f"{STATE_NAME}: not a valid timeline")
+    media_dir = (dest / MEDIA_DIR).resolve()
+    for track in state["tracks"]:
+        media = track.get("path") if isinstance(track, dict) else None
+        if not isinstance(media, str) or not media or media.startswith(LIBRARY_PREFIX):
+            continue
+        local = (dest / media).resolve()
+        track["path"] = str(local) if local.is_relative_to(media_dir) and local.is_file() else ""
+    return state
 
 
 def _unpack(path: Path, dest: Path) -> None:

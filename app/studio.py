@@ -22,8 +22,9 @@ from app.examples import EXAMPLES, EXAMPLES_DIR, load_example
 from app.generation import GenerationCancelled, Generator, RunOutput, RunSettings
 from app.media import MAX_UPLOAD_BYTES, PathGuard
 from app.outputs import OutputStore, Retention, remove_older_than
-from app.project import load_project, save_project
-from app.timeline import describe, fit_to_duration, guarded, timeline_editor, valid_part
+from app.project import load_editor_state, load_project, save_project
+from app.timeline import (KEPT_TIMELINE_JS, SAMPLER_TO_TIMELINE_JS, describe, fit_to_duration, guarded, panel_values,
+                          problem_clip, timeline_editor, user_problem, valid_part)
 from app.workdir import claim_work_dir
 from genmo.constants import MODEL_FPS
 from genmo.errors import GenmoUserError, one_line
@@ -38,6 +39,12 @@ COMPARE_MODES = {
     "smoothing": "raw / smoothed output",
 }
 START_EXAMPLE = "two_prompts"
+# Generate scrolls the result (where the progress shows) into view; the inputs pass through unchanged.
+SHOW_RESULT_JS = """(...inputs) => {
+  const result = document.querySelector("#result-video");
+  if (result) result.scrollIntoView({behavior: "smooth", block: "center"});
+  return inputs;
+}"""
 DELETE_CACHE = (3600, 12 * 3600)  # gradio deletes its temp files (uploads) 12 h old, checking hourly
 SWEEP_PERIOD_S = 60.0  # how often expired result folders are looked for when nothing else happens
 
@@ -64,9 +71,11 @@ def _gpu(fn):
     return spaces.GPU(duration=120)(fn)
 
 
-def message(kind: str, text: str) -> str:
-    """A coloured one-line message box; the text is escaped."""
-    return f'<div class="genmo-msg {kind}" role="{"alert" if kind == "error" else "status"}">{html.escape(text)}</div>'
+def message(kind: str, text: str, clip: int | None = None) -> str:
+    """A coloured one-line message box; the text is escaped. ``clip`` (from 1) names the clip it is about:
+    the editor outlines that clip (timeline.js watches the status box's data-clip)."""
+    about = f' data-clip="{int(clip)}"' if clip is not None else ""
+    return f'<div class="genmo-msg {kind}" role="{"alert" if kind == "error" else "status"}"{about}>{html.escape(text)}</div>'
 
 
 def launch_kwargs(work_dir: Path | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> dict[str, Any]:
@@ -168,7 +177,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                                     for i in range(MAX_SAMPLES - 1)]
                 masks = gr.Image(label="Condition masks and text windows", visible=False, type="filepath",
                                  interactive=False, elem_id="masks")
-                downloads = gr.File(label="Downloads: motion npz, GLB, mp4", file_count="multiple",
+                downloads = gr.File(label="Downloads: motion npz, GLB, BVH, mp4 (every sample, and the overlay)", file_count="multiple",
                                     interactive=False, elem_id="downloads")
             with gr.Tab("Compare settings", id="compare"):
                 with gr.Row():
@@ -183,7 +192,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
         # -- timeline ---------------------------------------------------------------------------
         def on_timeline(spec: dict) -> str:
             ok, text = describe(spec, guard)
-            return message("ok" if ok else "error", text)
+            return message("ok" if ok else "error", text, None if ok else problem_clip(text))
 
         timeline.change(on_timeline, timeline, tl_status, show_progress="hidden", concurrency_limit=None, api_name="check",
                         trigger_mode="always_last")
@@ -198,10 +207,23 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
 
         loaded_outputs = [timeline, duration, fps, steps, guidance, seed, gen_msg]
 
+        panel = [duration, fps, steps, guidance, seed]
+
         def loaded(spec: dict, note: str) -> dict:
-            s = spec["sampler"]
-            return {timeline: spec, duration: spec["duration"], fps: spec["fps"], steps: s["steps"],
-                    guidance: s["guidance"], seed: s["seed"], gen_msg: message("info", note)}
+            return {timeline: spec, **dict(zip(panel, panel_values(spec))), gen_msg: message("info", note)}
+
+        for box in (steps, guidance, seed):
+            box.change(None, [timeline, steps, guidance, seed], timeline, js=SAMPLER_TO_TIMELINE_JS,
+                       show_progress="hidden", api_visibility="private")
+
+        # after a reload, the browser brings back the timeline it kept, and the panel follows it
+        demo.load(None, [timeline, *panel], [timeline, *panel], js=KEPT_TIMELINE_JS, show_progress="hidden",
+                  api_visibility="private")
+
+        def clear_compare() -> dict:
+            """A comparison belongs to the timeline it was made from: it goes when another one is loaded."""
+            return {**{v: gr.update(value=None, label=f"Setting {i + 1}") for i, v in enumerate(compare_videos)},
+                    compare_table: ""}
 
         for name, button in example_buttons.items():
             def load(name: str = name) -> dict:
@@ -209,7 +231,8 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 return loaded(load_example(name), f"Loaded example “{title}”: {blurb}.")
 
             button.click(load, None, loaded_outputs, show_progress="hidden", concurrency_limit=None,
-                         api_name=f"example_{name}")
+                         api_name=f"example_{name}").then(clear_compare, None, [*compare_videos, compare_table],
+                                                          show_progress="hidden", api_visibility="private")
 
         # -- projects ---------------------------------------------------------------------------
         def on_project(file: str | None) -> dict:
@@ -218,12 +241,15 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
             remove_older_than(work / "projects", retention.idle_s)  # project media live as long as uploads
             dest = work / "projects" / uuid.uuid4().hex[:8]
             try:
-                spec = load_project(file, dest)
+                spec = load_project(file, dest, media_roots=[EXAMPLES_DIR])
+                state = load_editor_state(dest)  # an unfinished timeline comes back whole
                 guard.add(dest)
-                guarded(spec, guard)
+                guarded(state or spec, guard)
             except (GenmoUserError, OSError) as err:
                 shutil.rmtree(dest, ignore_errors=True)
                 return {gen_msg: message("error", f"Could not load the project: {one_line(err)}")}
+            if state is not None:
+                return loaded(state, f"Loaded {Path(file).name}: the unfinished timeline as it was saved.")
             return loaded(spec, f"Loaded {Path(file).name}.")
 
         project_in.upload(on_project, project_in, loaded_outputs, concurrency_limit=None, api_name="load_project")
@@ -235,7 +261,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                     ok, _text = describe(spec, guard)
                     valid, problems = (spec, []) if ok else valid_part(spec, guard)
                     path = save_project(guarded(valid, guard), event.new_folder() / "genmo-project.zip",
-                                        editor_state=None if ok else spec)
+                                        editor_state=None if ok else spec, resolve_state=guard.check)
                 except (GenmoUserError, OSError) as err:
                     yield {gen_msg: message("error", f"Could not save: {one_line(err)}")}
                     return
@@ -243,7 +269,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
                     yield {project_out: str(path),
                            gen_msg: message("info", f"Saved with a warning: {problems[0]}{more} was left out of "
-                                                    "timeline.json; editor_state.json in the zip keeps the whole timeline.")}
+                                                    "timeline.json; the zip keeps the whole timeline, which loads back as it is.")}
                 else:
                     yield {project_out: str(path),
                            gen_msg: message("ok", "Project saved: timeline.json plus its media in one zip.")}
@@ -261,6 +287,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
             cancel = flag(request, new=True)
             base_seed = secrets.randbelow(MAX_SEED) if randomise or seed_value is None else int(seed_value)
             n = max(1, min(MAX_SAMPLES, int(n_samples)))
+            yield {gen_msg: message("info", f"Generating{f' {n} samples' if n > 1 else ''}…")}
             with store.event(_session(request), "generate") as event:
                 try:
                     outs = []
@@ -290,7 +317,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 overlay: gr.update(value=str(first.overlay) if first.overlay else None, visible=first.overlay is not None),
                 masks: gr.update(value=str(first.masks_png) if first.masks_png else None, visible=bool(researcher_mode)),
                 viewer: str(first.glb) if first.glb else None,
-                downloads: _downloads(first),
+                downloads: [f for o in outs for f in _downloads(o)],
                 gen_msg: message("ok", text),
                 seed: base_seed,
             }
@@ -307,10 +334,10 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
             text = f"3D motion ready in {seconds:.1f} s ({out.settings.label}); rendering the video…"
             return {viewer: str(out.glb), downloads: _downloads(out), gen_msg: message("info", text), seed: seed_used}
 
-        gen_event = generate_btn.click(
+        generate_btn.click(
             generate, [timeline, steps, guidance, seed, random_seed, samples, researcher],
             [video, overlay, *extra_videos, masks, viewer, downloads, gen_msg, seed], concurrency_limit=1,
-            concurrency_id="gpu")
+            concurrency_id="gpu", show_progress_on=[video, gen_msg], js=SHOW_RESULT_JS)
 
         @_gpu
         def compare(spec: dict, mode: str, n_steps: float, weight: float, seed_value: float | None,
@@ -349,14 +376,17 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 yield {**update, compare_table: table}
                 event.delivered()  # after the yield: the page has been sent the new videos
 
-        cmp_event = compare_btn.click(compare, [timeline, compare_mode, steps, guidance, seed],
-                                      [*compare_videos, compare_table], concurrency_limit=1, concurrency_id="gpu")
+        compare_btn.click(compare, [timeline, compare_mode, steps, guidance, seed],
+                          [*compare_videos, compare_table], concurrency_limit=1, concurrency_id="gpu")
 
         def cancel(request: gr.Request) -> str:
+            """Ask the session's run to stop: it checks the flag between steps and between rendered frames,
+            then ends with its own "cancelled" message, so the worker is free for the next run at once
+            (gradio's ``cancels`` leaves a sync worker thread running and blocks the next Generate)."""
             flag(request).set()
-            return message("info", "Cancelled; the timeline is unchanged.")
+            return message("info", "Cancelled; stopping the run (the timeline is unchanged)…")
 
-        cancel_btn.click(cancel, None, gen_msg, cancels=[gen_event, cmp_event], concurrency_limit=None, queue=False)
+        cancel_btn.click(cancel, None, gen_msg, concurrency_limit=None, queue=False)
 
         def closed(request: gr.Request) -> None:
             """A closed page's results and cancel flag go with it."""
@@ -373,8 +403,8 @@ def _path(path: Path | None) -> str | None:
 
 
 def _downloads(out: RunOutput) -> list[str]:
-    """The run's files offered for download: motion npz, video, GLB (those that exist)."""
-    return [str(p) for p in (out.motion, out.video, out.glb) if p]
+    """The run's files offered for download: motion npz, video, GLB, BVH, overlay (those that exist)."""
+    return [str(p) for p in (out.motion, out.video, out.glb, out.bvh, out.overlay) if p]
 
 
 def _session(request: gr.Request | None) -> str:
@@ -391,8 +421,8 @@ def _slice(progress: gr.Progress, lo: float, hi: float):
 
 def _error_message(err: Exception) -> str:
     if isinstance(err, GenerationCancelled):
-        return message("info", "Generation cancelled; the timeline is unchanged.")
+        return message("info", "Cancelled: generation stopped; the timeline is unchanged.")
     if isinstance(err, (GenmoUserError, FileNotFoundError)):
-        return message("error", f"Cannot generate: {one_line(err)}")
+        return message("error", f"Cannot generate: {user_problem(one_line(err))[1]}")
     log.exception("generation failed")
     return message("error", f"Generation failed ({type(err).__name__}: {one_line(err)}); the timeline is unchanged.")

@@ -23,7 +23,8 @@ from app.media import MAX_UPLOAD_BYTES, PathGuard, inspect_media
 from genmo.constants import MODEL_FPS
 from genmo.errors import GenmoUserError, MediaError, SpecError, one_line
 from genmo.conditions.pose_library import POSE_NAMES
-from genmo.spec import EXCLUSIVE_KINDS, MAX_SPEC_BYTES, MEDIA_EXTENSIONS, SPEC_VERSION, Sampler, load_spec
+from genmo.spec import (ALLOWED_FPS, EXCLUSIVE_KINDS, GUIDANCE_RANGE, MAX_DURATION_S, MAX_SEED, MAX_SPEC_BYTES,
+                        MEDIA_EXTENSIONS, MIN_DURATION_S, SPEC_VERSION, STEPS_RANGE, Sampler, load_spec)
 
 STATIC = Path(__file__).resolve().parent / "static"
 TEMPLATE = '<div class="gtl" tabindex="0"></div>'
@@ -50,6 +51,55 @@ def parse_timeline(payload: Any) -> Any:
 def timeline_text(value: Any) -> str | None:
     """The spec dict a callback returned -> JSON text for the page and API clients."""
     return value if value is None or isinstance(value, str) else json.dumps(value)
+
+
+STORE_KEY = "genmo-studio-timeline-v1"  # the browser's localStorage key for the last timeline (timeline.js)
+# The panel's sampler settings follow into the timeline in the browser (no server round trip, so an
+# edit made meanwhile is never overwritten): saved projects and the kept timeline carry them.
+SAMPLER_TO_TIMELINE_JS = """(text, steps, guidance, seed) => {
+  let spec;
+  try { spec = JSON.parse(text); } catch (err) { return text; }
+  if (!spec || typeof spec !== "object") return text;
+  const old = spec.sampler || {};
+  const next = {steps: Math.round(Number(steps)), guidance: Number(guidance),
+                seed: seed === null || seed === undefined || seed === "" ? old.seed ?? 0 : Math.round(Number(seed))};
+  if (old.steps === next.steps && old.guidance === next.guidance && old.seed === next.seed) return text;
+  spec.sampler = next;
+  return JSON.stringify(spec);
+}"""
+KEPT_TIMELINE_JS = """(text, duration, fps, steps, guidance, seed) => {
+  // after a reload: the timeline this browser kept, with the panel's settings taken from it
+  const within = (v, lo, hi, d) => (typeof v === "number" && Number.isFinite(v) ? Math.min(Math.max(v, lo), hi) : d);
+  try {
+    const kept = localStorage.getItem(%s);
+    const spec = kept ? JSON.parse(kept) : null;
+    if (spec && typeof spec === "object" && Array.isArray(spec.tracks)) {
+      const s = spec.sampler && typeof spec.sampler === "object" ? spec.sampler : {};
+      return [kept, within(spec.duration, %s, %s, duration), %s.includes(spec.fps) ? spec.fps : fps,
+              Math.round(within(s.steps, %s, %s, steps)), within(s.guidance, %s, %s, guidance),
+              Math.round(within(s.seed, 0, %s, seed))];
+    }
+  } catch (err) { /* storage disabled or a damaged entry: keep the page's timeline */ }
+  return [text, duration, fps, steps, guidance, seed];
+}""" % (json.dumps(STORE_KEY), MIN_DURATION_S, MAX_DURATION_S, json.dumps(list(ALLOWED_FPS)), *STEPS_RANGE,
+        *GUIDANCE_RANGE, MAX_SEED)
+
+
+def panel_values(spec: dict[str, Any]) -> tuple[float, int, int, float, int]:
+    """(duration, fps, steps, guidance, seed) of a timeline for the generation panel, each within its range
+    (the defaults where a value is missing or malformed, e.g. in an unfinished project's editor state)."""
+    defaults = empty_spec()
+    sampler = spec.get("sampler") if isinstance(spec.get("sampler"), dict) else {}
+
+    def number(value: Any, default: float, lo: float, hi: float) -> float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+        return min(max(float(value), lo), hi) if ok else default
+
+    fps = spec.get("fps") if spec.get("fps") in ALLOWED_FPS else defaults["fps"]
+    return (number(spec.get("duration"), defaults["duration"], MIN_DURATION_S, MAX_DURATION_S), int(fps),
+            int(number(sampler.get("steps"), defaults["sampler"]["steps"], *STEPS_RANGE)),
+            number(sampler.get("guidance"), defaults["sampler"]["guidance"], *GUIDANCE_RANGE),
+            int(number(sampler.get("seed"), defaults["sampler"]["seed"], 0, MAX_SEED)))
 
 
 TIMELINE_API_INFO = {"type": "string", "description": "the timeline spec (DESIGN.md, version 1) as JSON text"}
@@ -122,6 +172,8 @@ def fit_to_duration(spec: dict[str, Any], duration: float, fps: int | None = Non
 
 def guarded(spec: dict[str, Any], guard: PathGuard) -> dict[str, Any]:
     """A copy whose media paths are checked by ``guard`` (MediaError names the clip)."""
+    if isinstance(spec, str):  # gradio can hand a callback the text it sent the page, not preprocessed
+        spec = parse_timeline(spec)
     if not isinstance(spec, dict):  # the browser sends the editor state; a string would name a server file
         raise MediaError(f"the timeline must be a JSON object, got {type(spec).__name__}")
     out = copy.deepcopy(spec)
@@ -135,6 +187,44 @@ def guarded(spec: dict[str, Any], guard: PathGuard) -> dict[str, Any]:
 
 
 _TRACK_PREFIX = re.compile(r"^tracks\[\d+\]( \(\w+\))?:?\s*")
+_TRACK_REF = re.compile(r"^tracks\[(\d+)\](?: \((\w+)\))?:?\s*")
+_OTHER_REF = re.compile(r"tracks\[(\d+)\]")
+UPLOAD_WORDS = {"music": "an audio file", "video": "a video", "keypoints2d": "a 2D keypoint file (.npz)",
+                "keyframe": "a pose (a library pose or a motion .npz)"}
+
+
+def user_problem(text: str) -> tuple[int | None, str]:
+    """(clip number counted from 1 as the editor's panel does, or None; the problem in the user's words)
+    of a validation message such as ``tracks[0] (music): path must be a non-empty string, got ""``."""
+    match = _TRACK_REF.match(text)
+    if not match:
+        return None, text
+    index, kind = int(match.group(1)), match.group(2) or ""
+    rest = _OTHER_REF.sub(lambda m: f"clip #{int(m.group(1)) + 1}", text[match.end():])
+    what = f"{KIND_NAMES.get(kind, kind)} clip #{index + 1}".strip().capitalize()
+    if rest.startswith("path must be a non-empty string"):
+        rest = f"has no file yet: select it on the timeline and upload {UPLOAD_WORDS.get(kind, 'a file')}"
+    elif rest.startswith("file not found") or rest.endswith("file not found"):
+        rest = ": its file is missing on the server: select the clip and upload it again"
+    elif rest.endswith("not an uploaded or example file"):
+        rest = ": its file was not uploaded here: select the clip and upload it"
+    elif rest == "text is empty":
+        rest = "has an empty prompt: select it and describe the motion"
+    elif rest.startswith("overlaps"):
+        rest += " (two clips of this kind cannot play at once: move or shorten one)"
+    elif rest.startswith("window") and "outside the timeline" in rest:
+        rest += ": drag it back inside, or lengthen the timeline (Duration)"
+    else:
+        rest = rest[:1].lower() + rest[1:] if rest[:2] != rest[:2].upper() else rest
+        return index + 1, f"{what}: {rest}"
+    return index + 1, f"{what}{'' if rest.startswith(':') else ' '}{rest}"
+
+
+def problem_clip(text: str) -> int | None:
+    """The clip number (from 1) a ``user_problem`` text starts with, or None."""
+    match = re.match(r"^[\w ]+? clip #(\d+)", text)
+    return int(match.group(1)) if match else None
+
 
 
 def valid_part(spec: dict[str, Any], guard: PathGuard) -> tuple[dict[str, Any], list[str]]:
@@ -164,11 +254,11 @@ def valid_part(spec: dict[str, Any], guard: PathGuard) -> tuple[dict[str, Any], 
 
 
 def describe(spec: dict[str, Any], guard: PathGuard) -> tuple[bool, str]:
-    """(ok, one-line summary or the first problem) of the editor's timeline."""
+    """(ok, one-line summary or the first problem, in the user's words) of the editor's timeline."""
     try:
         parsed = load_spec(guarded(spec, guard), check_files=True)
     except (SpecError, MediaError) as err:
-        return False, one_line(err)
+        return False, user_problem(one_line(err))[1]
     counts = Counter(t.kind for t in parsed.tracks)
     if not counts:
         return True, f"{parsed.duration:g} s, empty: Generate makes unconditional motion"

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -53,6 +54,7 @@ class GenerationResult:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     focal: float | None = None
+    observation: Any = None  # the first video / 2D-keypoint clip's VideoObservation at MODEL_FPS, from its start
 
 
 class GenmoPipeline:
@@ -144,7 +146,8 @@ class GenmoPipeline:
         masks = {k: v[0].cpu().numpy() for k, v in batch["cond_mask"].items() if k != "video"}
         windows = batch["text_windows"][0][batch["text_present"][0]].cpu().numpy()
         return GenerationResult(motion=motion, spec=spec, condition_masks=masks, text_windows=windows,
-                                timings=timings, notes=conditions.notes, focal=conditions.focal)
+                                timings=timings, notes=conditions.notes, focal=conditions.focal,
+                                observation=conditions.observation)
 
     def sample_batch(self, batch: ConditionBatch, steps: int, guidance: float = 1.0, seed: int = 0,
                      keyframes: torch.Tensor | None = None, keyframe_mask: torch.Tensor | None = None,

@@ -116,7 +116,7 @@ def test_add_drag_resize_and_delete_a_clip(page):
     page.mouse.click(box["x"] + 1.0 * px_per_s, box["y"] + box["height"] / 2)
     video = next(t for t in spec_of(page)["tracks"] if t["kind"] == "video")
     assert (video["start"], video["end"]) == (1.0, 3.0) and video["path"] == ""
-    page.wait_for_function("document.querySelector('#timeline-status').innerText.includes('tracks[1] (video)')")
+    page.wait_for_function("document.querySelector('#timeline-status').innerText.includes('Video clip #2')")
     clip = visible_box(page.locator(".gtl-clip.gtl-c-video"))
     y = clip["y"] + clip["height"] / 2
     page.mouse.move(clip["x"] + clip["width"] / 2, y)

@@ -63,11 +63,11 @@ def test_a_failed_generation_keeps_the_timeline(page):
     broken = spec_of(page)
     page.click("#generate")
     page.wait_for_function("document.querySelector('#gen-message .genmo-msg.error') !== null")
-    assert "tracks[1] (video)" in page.locator("#gen-message").inner_text()
+    assert "Video clip #2" in page.locator("#gen-message").inner_text()
     assert spec_of(page) == broken
     page.reload()
     page.wait_for_selector(".gtl-clip")
-    page.wait_for_function("document.querySelector('#timeline-status').innerText.includes('tracks[1] (video)')")
+    page.wait_for_function("document.querySelector('#timeline-status').innerText.includes('Video clip #2')")
     assert spec_of(page)["tracks"] == broken["tracks"]
 
 

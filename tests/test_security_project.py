@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.media import PathGuard
-from app.project import STATE_NAME, ProjectError, load_project, save_project
+from app.project import STATE_NAME, ProjectError, load_editor_state, load_project, save_project
 from app.timeline import valid_part
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -103,6 +103,25 @@ def test_unfinished_timeline_is_saved_with_its_valid_part(tmp_path):
     assert problems[2].startswith("clip #5 (keyframe): passwd.npz: not an uploaded or example file")
     out = save_project(valid, tmp_path / "draft.zip", resolve=guard.check, editor_state=spec)
     with zipfile.ZipFile(out) as zf:
-        assert json.loads(zf.read(STATE_NAME))["tracks"] == spec["tracks"]
+        state = json.loads(zf.read(STATE_NAME))
+    assert [t["kind"] for t in state["tracks"]] == [t["kind"] for t in spec["tracks"]]
+    assert [t.get("path") for t in state["tracks"]] == [None, "", "media/00_chorale.ogg", "media/00_chorale.ogg", ""]
     loaded = load_project(out, tmp_path / "reloaded")
     assert [t["kind"] for t in loaded["tracks"]] == ["text", "music"]
+    whole = load_editor_state(tmp_path / "reloaded")  # the unfinished timeline comes back whole
+    assert [t["kind"] for t in whole["tracks"]] == [t["kind"] for t in spec["tracks"]]
+    assert whole["tracks"][2]["path"] == whole["tracks"][3]["path"] == str((tmp_path / "reloaded" / "media" / "00_chorale.ogg").resolve())
+    assert whole["tracks"][1]["path"] == whole["tracks"][4]["path"] == ""
+
+
+def test_an_editor_state_cannot_name_files_outside_the_project(tmp_path):
+    dest = tmp_path / "p"
+    (dest / "media").mkdir(parents=True)
+    (dest / "media" / "a.ogg").write_bytes(b"x")
+    (tmp_path / "secret.ogg").write_bytes(b"x")
+    (dest / STATE_NAME).write_text(json.dumps({"tracks": [
+        {"kind": "music", "path": "../secret.ogg"}, {"kind": "music", "path": "/etc/passwd"},
+        {"kind": "music", "path": "timeline.json"}, {"kind": "music", "path": "media/a.ogg"}]}))
+    (dest / "timeline.json").write_text("{}")
+    paths = [t["path"] for t in load_editor_state(dest)["tracks"]]
+    assert paths == ["", "", "", str((dest / "media" / "a.ogg").resolve())]

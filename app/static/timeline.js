@@ -5,19 +5,23 @@
 // from Python in props.schema (app/timeline.py: widget_schema).
 const SCHEMA = props.schema;
 const KINDS = [
-  { kind: "text", label: "Text", hint: "Click empty space to add a prompt" },
-  { kind: "music", label: "Music", hint: "Click to add, then upload audio" },
-  { kind: "video", label: "Video", hint: "Click to add, then upload a video" },
-  { kind: "keypoints2d", label: "2D keypoints", hint: "Click to add, then upload keypoints (npz)" },
-  { kind: "keyframe", label: "Keyframes", hint: "Click to place a 3D pose" },
+  { kind: "text", label: "Text", add: "Add text clip", hint: "Click empty space to add a prompt" },
+  { kind: "music", label: "Music", add: "Add music clip", hint: "Click to add, then upload audio" },
+  { kind: "video", label: "Video", add: "Add video clip", hint: "Click to add, then upload a video" },
+  { kind: "keypoints2d", label: "2D keypoints", add: "Add 2D keypoints clip", hint: "Click to add, then upload keypoints (npz)" },
+  { kind: "keyframe", label: "Keyframes", add: "Add keyframe", hint: "Click to place a 3D pose" },
 ].map((k) => (SCHEMA.extensions[k.kind] ? { ...k, accept: SCHEMA.extensions[k.kind].join(",") } : k));
 const KIND_INFO = Object.fromEntries(KINDS.map((k) => [k.kind, k]));
 const EXCLUSIVE = new Set(SCHEMA.exclusive);
 const POSE_NAMES = SCHEMA.poses;
 const ROW_H = 34;
+const LANE_PAD = 12; // px left and right of each lane, so keyframes at 0 s and at the end are drawn whole
 const MIN_LEN = 0.1;
 const SNAP = 0.1;
 const DEFAULT_LEN = 2.0;
+const MAX_TEXT_CHARS = 500; // genmo.spec.MAX_TEXT_CHARS
+const EDGE_SNAP_PX = 8; // a dragged edge this close to another clip's edge (or 0 / the end) lands on it
+const HISTORY = 100; // undo steps kept
 const STORE_KEY = "genmo-studio-timeline-v1"; // the last timeline, kept in this browser across reloads
 
 const root = element.querySelector(".gtl");
@@ -28,6 +32,8 @@ let pxPerSec = 60;
 let snapOn = true;
 let panelError = "";
 let drag = null;
+let past = [], future = []; // undo / redo: the tracks before / after each edit
+let lastTracks = JSON.stringify(state.tracks);
 
 function clone(v) { return JSON.parse(JSON.stringify(v)); }
 function round3(t) { return Math.round(t * 1000) / 1000; }
@@ -56,7 +62,46 @@ function clamp(x, lo, hi) { return Math.min(Math.max(x, lo), hi); }
 function fmt(t) { return (Math.round(t * 100) / 100).toFixed(Math.abs(t - Math.round(t)) < 1e-6 ? 1 : 2); }
 function baseName(p) { return String(p || "").split(/[\\/]/).pop(); }
 
+function remember() {
+  // one undo step when the tracks changed since the last one recorded
+  const now = JSON.stringify(state.tracks);
+  if (now === lastTracks) return;
+  past.push(lastTracks);
+  if (past.length > HISTORY) past.shift();
+  future = [];
+  lastTracks = now;
+}
+function travel(from, to) {
+  if (!from.length) return;
+  to.push(lastTracks);
+  lastTracks = from.pop();
+  state.tracks = fitTracks(JSON.parse(lastTracks));
+  lastTracks = JSON.stringify(state.tracks);
+  selected = null;
+  panelError = "";
+  publish();
+  render();
+}
+function undo() { travel(past, future); }
+function redo() { travel(future, past); }
+function fitTracks(tracks) {
+  // clips from another duration: trimmed at the end, dropped when they start after it (as fit_to_duration)
+  return tracks.filter((t) => (t.kind === "keyframe" ? t.time <= state.duration : t.start < state.duration - 0.05))
+    .map((t) => (t.kind === "keyframe" ? t : { ...t, end: Math.min(t.end, state.duration) }));
+}
+function newTimeline() {
+  if (!state.tracks.length) return;
+  state.tracks = [];
+  selected = null;
+  panelError = "";
+  commit();
+  render();
+}
 function commit() {
+  remember();
+  publish();
+}
+function publish() {
   root.dataset.spec = JSON.stringify(state);
   props.value = JSON.stringify(state);
   store();
@@ -64,15 +109,6 @@ function commit() {
 }
 function store() {
   try { localStorage.setItem(STORE_KEY, JSON.stringify(state)); } catch (err) { /* storage full or disabled */ }
-}
-function stored() {
-  try {
-    const text = localStorage.getItem(STORE_KEY);
-    const v = text ? JSON.parse(text) : null;
-    return v && typeof v === "object" && Array.isArray(v.tracks) ? normalize(v) : null;
-  } catch (err) {
-    return null;
-  }
 }
 
 // ---- geometry helpers -------------------------------------------------------------------------
@@ -98,6 +134,21 @@ function freeSpanAt(kind, time) {
     if (o.start > time) hi = Math.min(hi, o.start);
   }
   return [lo, hi];
+}
+function edgeTimes(except) {
+  // the times a dragged edge may snap to: 0, the end, and every other clip's edges and keyframes
+  const times = [0, state.duration];
+  state.tracks.forEach((o, j) => {
+    if (j === except) return;
+    if (o.kind === "keyframe") times.push(o.time); else times.push(o.start, o.end);
+  });
+  return times;
+}
+function snapEdge(t, times) {
+  // the nearest edge within EDGE_SNAP_PX, else t
+  let best = t, dist = EDGE_SNAP_PX / pxPerSec;
+  for (const e of times) if (Math.abs(e - t) <= dist) { best = e; dist = Math.abs(e - t); }
+  return best;
 }
 function keyframeClash(time, except) {
   const f = Math.round(time * state.fps);
@@ -171,6 +222,7 @@ async function uploadInto(index, file) {
     render();
     return;
   }
+  const fresh = !t.path;
   setBusy(`Uploading ${file.name}…`);
   try {
     const { path } = await upload(file);
@@ -184,9 +236,11 @@ async function uploadInto(index, file) {
       if (cur === t) {
         cur.path = path;
         if (t.kind !== "keyframe" && res.info.duration) {
-          // fit a fresh clip to the media length when it is shorter than the clip
+          // a clip takes the media's length: cut to a shorter file; a fresh clip grows to a longer one
+          // (up to the next clip of its kind and the timeline's end)
           const avail = res.info.duration - (cur.offset || 0);
           if (avail > MIN_LEN && cur.end - cur.start > avail) cur.end = round3(cur.start + avail);
+          else if (fresh && avail > cur.end - cur.start) cur.end = round3(Math.min(cur.start + avail, neighbours(index)[1]));
         }
         commit();
       }
@@ -219,10 +273,11 @@ function render() {
   if (s2) s2.scrollLeft = scrollLeft;
 }
 
-function button(text, title, onClick, cls) {
+function button(text, title, onClick, cls, label) {
   const b = el("button", "gtl-btn" + (cls ? " " + cls : ""), text);
   b.type = "button";
   b.title = title;
+  b.setAttribute("aria-label", label || title);
   b.addEventListener("click", (e) => { e.stopPropagation(); onClick(e); });
   return b;
 }
@@ -233,6 +288,16 @@ function renderToolbar() {
   title.append(el("span", "gtl-title-main", "Timeline"), el("span", "gtl-title-sub",
     `${fmt(state.duration)} s · ${state.fps} fps · ${state.tracks.length} clip${state.tracks.length === 1 ? "" : "s"}`));
   bar.append(title);
+  const edit = el("div", "gtl-group");
+  const undoBtn = button("↶ Undo", "Undo (Ctrl+Z)", undo, "gtl-undo", "Undo");
+  undoBtn.disabled = !past.length;
+  const redoBtn = button("↷ Redo", "Redo (Ctrl+Shift+Z)", redo, "gtl-redo", "Redo");
+  redoBtn.disabled = !future.length;
+  const newBtn = button("New", "Clear the timeline: remove every clip (Undo brings them back)", newTimeline, "gtl-new",
+    "New timeline: remove every clip");
+  newBtn.disabled = !state.tracks.length;
+  edit.append(undoBtn, redoBtn, newBtn);
+  bar.append(edit);
   const zoom = el("div", "gtl-group");
   zoom.append(
     button("−", "Zoom out", () => { pxPerSec = Math.max(10, pxPerSec / 1.5); render(); }, "gtl-zoom-out"),
@@ -255,7 +320,8 @@ function renderToolbar() {
 
 function fit() {
   const scroller = root.querySelector(".gtl-scroll");
-  const width = (scroller ? scroller.clientWidth : root.clientWidth || 800) - 162;
+  const label = root.querySelector(".gtl-label");
+  const width = (scroller ? scroller.clientWidth : root.clientWidth || 800) - (label ? label.offsetWidth : 150) - 2 * LANE_PAD - 4;
   pxPerSec = clamp(width / Math.max(state.duration, 0.5), 10, 400);
 }
 
@@ -278,7 +344,8 @@ function renderGrid() {
   const scroller = el("div", "gtl-scroll");
   const width = Math.max(1, state.duration * pxPerSec);
   const grid = el("div", "gtl-grid");
-  grid.style.width = `${width + 150}px`;
+  const labelWidth = (root.querySelector(".gtl-label") || {}).offsetWidth || 150;
+  grid.style.width = `${width + labelWidth + 2 * LANE_PAD}px`;
   // ruler
   const rulerRow = el("div", "gtl-row gtl-ruler-row");
   const corner = el("div", "gtl-label gtl-corner", `0 – ${fmt(state.duration)} s`);
@@ -302,7 +369,7 @@ function renderGrid() {
     row.dataset.kind = k.kind;
     const label = el("div", "gtl-label");
     label.append(el("span", `gtl-swatch gtl-c-${k.kind}`), el("span", "gtl-label-text", k.label));
-    label.append(button("+", `Add a ${k.label.toLowerCase()} clip`, () => addClip(k.kind, nextFreeTime(k.kind)), `gtl-add gtl-add-${k.kind}`));
+    label.append(button("+", k.add, () => addClip(k.kind, nextFreeTime(k.kind)), `gtl-add gtl-add-${k.kind}`, k.add));
     const lane = el("div", "gtl-lane");
     lane.dataset.kind = k.kind;
     lane.style.width = `${width}px`;
@@ -364,6 +431,7 @@ function renderClip(t, i, lane) {
   const label = el("span", "gtl-clip-label", text);
   if ((!t.path && t.kind !== "text") || (m && m.status === "error")) clip.classList.add("gtl-missing");
   clip.title = `${KIND_INFO[t.kind].label} ${fmt(t.start)}–${fmt(t.end)} s: ${text}`;
+  focusable(clip, i, `${KIND_INFO[t.kind].label} clip #${i + 1}, ${fmt(t.start)} to ${fmt(t.end)} seconds: ${text}`);
   clip.append(label, el("div", "gtl-handle gtl-handle-l"), el("div", "gtl-handle gtl-handle-r"));
   clip.addEventListener("pointerdown", (e) => startDrag(e, i, clip));
   clip.addEventListener("dblclick", () => {
@@ -374,11 +442,46 @@ function renderClip(t, i, lane) {
   return clip;
 }
 
+function focusable(node, i, label) {
+  // Tab reaches every clip; Enter or Space selects it (its fields open below), arrows move it
+  node.tabIndex = 0;
+  node.setAttribute("role", "button");
+  node.setAttribute("aria-label", label);
+  node.setAttribute("aria-pressed", String(i === selected));
+  if (problemClip === i) node.classList.add("gtl-problem");
+}
+function select(i) {
+  selected = i;
+  panelError = "";
+  render();
+  const node = root.querySelector(`[data-index="${i}"]`);
+  if (node) node.focus({ preventScroll: true });
+}
+function nudge(i, dt, resize) {
+  // move the clip (or, with resize, its end) by dt seconds within its free span
+  const t = state.tracks[i];
+  if (t.kind === "keyframe") {
+    const v = round3(clamp(t.time + dt, 0, state.duration));
+    if (!keyframeClash(v, i)) t.time = v;
+  } else {
+    const [lo, hi] = neighbours(i);
+    if (resize) t.end = round3(clamp(t.end + dt, t.start + MIN_LEN, hi));
+    else {
+      const len = t.end - t.start;
+      t.start = round3(clamp(t.start + dt, lo, hi - len));
+      t.end = round3(t.start + len);
+    }
+  }
+  commit();
+  select(i);
+}
+
 function renderDiamond(t, i) {
   const d = el("div", "gtl-diamond" + (i === selected ? " gtl-selected" : "") + (t.path ? "" : " gtl-missing"));
   d.dataset.index = String(i);
   d.style.left = `${t.time * pxPerSec}px`;
   d.title = `Keyframe at ${fmt(t.time)} s: ${t.path ? baseName(t.path) + " frame " + t.frame : "no pose yet"}`;
+  focusable(d, i, `Keyframe clip #${i + 1} at ${fmt(t.time)} seconds: ${t.path ? baseName(t.path) : "no pose yet"}`);
   if (t.path) ensureMedia(t.path, t.kind);
   d.addEventListener("pointerdown", (e) => startDrag(e, i, d));
   d.addEventListener("contextmenu", (e) => { e.preventDefault(); selected = i; deleteSelected(); });
@@ -443,7 +546,7 @@ function startDrag(e, index, node) {
   if (e.target.classList.contains("gtl-handle-l")) mode = "left";
   if (e.target.classList.contains("gtl-handle-r")) mode = "right";
   const orig = clone(t);
-  drag = { index, mode, x0: e.clientX, orig, moved: false, node, bounds: neighbours(index) };
+  drag = { index, mode, x0: e.clientX, orig, moved: false, node, bounds: neighbours(index), edges: edgeTimes(index) };
   if (selected !== index) { selected = index; panelError = ""; }
   root.focus({ preventScroll: true }); // so Delete reaches the editor
   node.setPointerCapture(e.pointerId);
@@ -462,18 +565,22 @@ function onDrag(e) {
   const t = state.tracks[drag.index];
   const o = drag.orig;
   const [lo, hi] = drag.bounds;
+  const edges = drag.edges;
   if (t.kind === "keyframe") {
-    t.time = round3(clamp(snap(o.time + dt), 0, state.duration));
+    t.time = round3(clamp(snapEdge(snap(o.time + dt), edges), 0, state.duration));
     drag.node.style.left = `${t.time * pxPerSec}px`;
   } else if (drag.mode === "move") {
     const len = o.end - o.start;
-    const start = clamp(snap(o.start + dt), lo, hi - len);
+    let start = snap(o.start + dt);
+    const byStart = snapEdge(start, edges), byEnd = snapEdge(start + len, edges) - len;
+    if (byStart !== start) start = byStart; else if (Math.abs(byEnd - start) > 1e-9) start = byEnd;
+    start = clamp(start, lo, hi - len);
     t.start = round3(Math.max(lo, start));
     t.end = round3(Math.min(hi, t.start + len));
   } else if (drag.mode === "left") {
-    t.start = round3(clamp(snap(o.start + dt), lo, o.end - MIN_LEN));
+    t.start = round3(clamp(snapEdge(snap(o.start + dt), edges), lo, o.end - MIN_LEN));
   } else {
-    t.end = round3(clamp(snap(o.end + dt), o.start + MIN_LEN, hi));
+    t.end = round3(clamp(snapEdge(snap(o.end + dt), edges), o.start + MIN_LEN, hi));
   }
   if (t.kind !== "keyframe") {
     drag.node.style.left = `${t.start * pxPerSec}px`;
@@ -503,9 +610,19 @@ function numberField(labelText, value, min, max, onChange, cls) {
   input.min = String(min);
   input.max = String(max);
   input.value = String(value);
-  input.addEventListener("change", () => {
+  let done = false;
+  const apply = () => {
+    if (done) return;
     const v = parseFloat(input.value);
-    if (Number.isFinite(v)) onChange(v);
+    if (Number.isFinite(v)) { done = true; onChange(v); }
+  };
+  input.addEventListener("change", apply);
+  input.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
+    e.preventDefault();
+    apply();
+    const again = cls ? root.querySelector(`.${cls.split(" ")[0]} input`) : null; // the panel was redrawn
+    if (again && again !== input) again.focus();
   });
   wrap.append(input);
   return wrap;
@@ -517,7 +634,8 @@ function renderPanel() {
     selected = null;
     const hint = el("div", "gtl-hint",
       "Click empty space in a track (or its + button) to add a clip. Drag clips to move, drag their edges to resize; " +
-      "select a clip to edit it; Delete key or right-click removes it. Ctrl+wheel zooms.");
+      "select a clip to edit it (Tab reaches clips, Enter selects, arrows move, Shift+arrows resize); " +
+      "Delete key or right-click removes it; Ctrl+Z undoes, Ctrl+Shift+Z redoes. Ctrl+wheel zooms.");
     panel.append(hint);
     if (!state.tracks.length) panel.append(el("div", "gtl-note", "Empty timeline: Generate makes unconditional motion."));
     return panel;
@@ -557,16 +675,26 @@ function renderPanel() {
     wrap.append(el("span", "gtl-field-label", "Prompt"));
     const ta = el("textarea");
     ta.rows = 2;
-    ta.maxLength = 500;
+    ta.maxLength = MAX_TEXT_CHARS;
     ta.value = t.text || "";
     ta.placeholder = "describe the motion, e.g. a person jumps twice";
+    ta.setAttribute("aria-label", `Prompt of text clip #${i + 1}`);
+    const count = el("span", "gtl-count");
+    const counted = () => {
+      const n = ta.value.length;
+      count.textContent = n >= MAX_TEXT_CHARS ? `${n}/${MAX_TEXT_CHARS}: the limit; longer prompts are not accepted`
+        : `${n}/${MAX_TEXT_CHARS}`;
+      count.classList.toggle("gtl-count-full", n >= MAX_TEXT_CHARS);
+    };
+    counted();
     ta.addEventListener("input", () => {
+      counted();
       t.text = ta.value;
       const node = root.querySelector(`.gtl-clip[data-index="${i}"] .gtl-clip-label`);
       if (node) node.textContent = ta.value || "(empty prompt)";
     });
     ta.addEventListener("change", () => { t.text = ta.value; commit(); });
-    wrap.append(ta);
+    wrap.append(ta, count);
     panel.append(wrap);
   } else {
     const row = el("div", "gtl-file-row");
@@ -587,6 +715,8 @@ function renderPanel() {
       first.value = "";
       sel.append(first);
       for (const n of POSE_NAMES) { const o = el("option", "", n.replace(/_/g, " ")); o.value = n; sel.append(o); }
+      sel.setAttribute("aria-label", "Library pose");
+      sel.value = String(t.path || "").startsWith("library:") ? t.path.slice("library:".length) : "";
       sel.addEventListener("change", () => { if (sel.value) useLibraryPose(i, sel.value); });
       row.append(sel);
     }
@@ -605,6 +735,19 @@ function renderPanel() {
 root.addEventListener("keydown", (e) => {
   const tag = (e.target.tagName || "").toLowerCase();
   if (tag === "input" || tag === "textarea" || tag === "select") return;
+  const key = e.key.toLowerCase();
+  if ((e.ctrlKey || e.metaKey) && (key === "z" || key === "y")) {
+    e.preventDefault();
+    if (key === "y" || e.shiftKey) redo(); else undo();
+    return;
+  }
+  const index = e.target.dataset ? e.target.dataset.index : undefined;
+  if ((e.key === "Enter" || e.key === " ") && index !== undefined) { e.preventDefault(); select(Number(index)); return; }
+  if ((e.key === "ArrowLeft" || e.key === "ArrowRight") && selected !== null) {
+    e.preventDefault();
+    nudge(selected, (e.key === "ArrowLeft" ? -1 : 1) * (e.altKey ? 1.0 : SNAP), e.shiftKey);
+    return;
+  }
   if ((e.key === "Delete" || e.key === "Backspace") && selected !== null) { e.preventDefault(); deleteSelected(); }
   if (e.key === "Escape") { selected = null; panelError = ""; render(); }
 });
@@ -614,19 +757,32 @@ watch("value", () => {
   state = normalize(props.value);
   if (state.duration !== oldDuration) fit();
   if (selected !== null && selected >= state.tracks.length) selected = null;
+  remember(); // a loaded example or project can be undone like an edit
   store(); // an example or project the user loaded replaces the kept timeline
   render();
 });
+// The check below the editor names the first clip with a problem (data-clip, counted from 1 as the
+// panel does): that clip is outlined until the timeline checks out.
+let problemClip = null;
+function watchStatus() {
+  const status = document.querySelector("#timeline-status");
+  if (!status) return false;
+  const update = () => {
+    const node = status.querySelector("[data-clip]");
+    const next = node ? Number(node.dataset.clip) - 1 : null;
+    if (next === problemClip) return;
+    problemClip = next;
+    root.querySelectorAll(".gtl-problem").forEach((n) => n.classList.remove("gtl-problem"));
+    const clip = next === null ? null : root.querySelector(`[data-index="${next}"]`);
+    if (clip) clip.classList.add("gtl-problem");
+  };
+  new MutationObserver(update).observe(status, { childList: true, subtree: true, attributes: true });
+  update();
+  return true;
+}
 render();
 requestAnimationFrame(() => {
-  // after a reload, bring back the timeline this browser was editing (the page starts with an example)
-  const kept = stored();
-  if (kept && JSON.stringify(kept) !== JSON.stringify(state)) {
-    state = kept;
-    commit();
-  } else {
-    store();
-  }
   fit();
   render();
+  if (!watchStatus()) setTimeout(watchStatus, 500);
 });

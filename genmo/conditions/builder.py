@@ -9,6 +9,7 @@ result is a sampling batch of size 1 in the format of `genmo.model.batch` (docs/
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,6 +41,7 @@ class Conditions:
     constraints: Constraints
     focal: float | None = None
     notes: list[str] = field(default_factory=list)
+    observation: Any = None  # the first video / 2D-keypoint clip's VideoObservation at MODEL_FPS, from its start
 
 
 @dataclass
@@ -52,6 +54,7 @@ class ConditionBuilder:
     keyframes: list[tuple[np.ndarray, np.ndarray, int]] = field(default_factory=list)
     focal: float | None = None  # of the observed camera, set by the video / 2D keypoint encoders
     notes: list[str] = field(default_factory=list)
+    observation: Any = None  # the first observation added (the overlay fits its camera to it)
 
     @classmethod
     def for_duration(cls, seconds: float) -> "ConditionBuilder":
@@ -107,4 +110,4 @@ class ConditionBuilder:
         for vals, dims, frame in self.keyframes:
             values[0, frame] = torch.from_numpy(vals)
             mask[0, frame] = torch.from_numpy(dims)
-        return Conditions(batch, Constraints(values=values, mask=mask), self.focal, list(self.notes))
+        return Conditions(batch, Constraints(values=values, mask=mask), self.focal, list(self.notes), self.observation)

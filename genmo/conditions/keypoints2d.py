@@ -209,6 +209,8 @@ def add_observation(builder: ConditionBuilder, obs: VideoObservation, start: int
     builder.add_frames("bbox", arrays["bbox_feature"], start, present)
     builder.add_frames("cam_angvel", arrays["cam_angvel"], start, np.ones(len(present), bool))
     builder.focal = float(obs.focal)
+    if builder.observation is None:
+        builder.observation = obs
 
 
 def encode_tracks(tracks: list[Keypoints2DTrack], builder: ConditionBuilder, context: EncodeContext) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +52,15 @@ def render_motion(
     background: Iterable[np.ndarray] | None = None,
     audio_path: str | Path | None = None,
     audio_offset: float = 0.0,
+    on_frame: Callable[[int, int], None] | None = None,
 ) -> int:
     """Render ``motion`` (a Motion, or a mapping with poses, trans, betas, fps) to an MP4; return frames written.
 
     camera="follow": a smoothed camera tracks the body over a checkerboard ground.
     camera="motion": the motion's own cam_R / cam_t (world-to-camera, OpenCV) with ``focal`` pixels,
     alpha-blended over ``background`` frames (e.g. the source video) or a plain backdrop.
+    ``on_frame(index, total)`` runs before each frame is drawn (progress; an exception it raises,
+    e.g. a cancellation, stops the render and the encoder).
     """
     if body is None:
         from genmo.body import load_body
@@ -88,6 +91,19 @@ def render_motion(
                 renderer.render_overlay(v, r, t, focal, next(images, backdrop) if images is not None else backdrop)
                 for v, r, t in zip(motion_vertices(motion, body), np.asarray(cam_R), np.asarray(cam_t), strict=True)
             )
+        if on_frame is not None:
+            frames = _reporting(frames, len(poses), on_frame)
         return write_mp4(frames, fps, path, audio_path=audio_path, audio_offset=audio_offset)
     finally:
         renderer.close()
+
+
+def _reporting(frames: Iterable[np.ndarray], total: int, on_frame: Callable[[int, int], None]) -> Iterator[np.ndarray]:
+    """``frames`` with ``on_frame(index, total)`` called before each one is made."""
+    iterator = iter(frames)
+    for index in range(total):
+        on_frame(index, total)
+        frame = next(iterator, None)
+        if frame is None:
+            return
+        yield frame
