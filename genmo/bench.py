@@ -151,6 +151,25 @@ def synthetic_keypoints(path: Path, frames: int, fps: float = MODEL_FPS) -> Path
     return path
 
 
+def looped_video(source: Path, path: Path, frames: int, fps: float = MODEL_FPS,
+                 size: tuple[int, int] | None = None) -> Path:
+    """An mp4 (mpeg4) of ``frames`` frames at ``fps``: ``source``'s frames in a loop, resized to ``size``."""
+    import cv2
+
+    from genmo.videofile import VideoReader
+
+    clip = list(VideoReader(source, fallback=True).frames())[:frames]
+    w, h = size or (clip[0].shape[1], clip[0].shape[0])
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    try:
+        for i in range(frames):
+            frame = clip[i % len(clip)]
+            writer.write(cv2.resize(frame, (w, h)) if (w, h) != frame.shape[1::-1] else frame)
+    finally:
+        writer.release()
+    return path
+
+
 def load_pipeline(quick: bool, checkpoint: Path | None) -> tuple[Any, str]:
     """The shipped pipeline, else the CPU config with random weights (or the tiny model for --quick)."""
     from genmo.pipeline import GenmoPipeline
