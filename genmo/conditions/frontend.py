@@ -4,7 +4,8 @@ estimator (genmo.live).
 
 Per source frame: find/track the main person (HOG on the first frame, whenever the track is lost,
 and, without ``detect_when_lost``, every DETECT_EVERY frames; in between the box follows the previous
-keypoints), BlazePose on a crop around the box, and the camera rotation from the previous camera
+keypoints; the whole frame when HOG finds nobody and the track stays lost), BlazePose on a crop
+around the box, and the camera rotation from the previous camera
 frame (ORB, the person masked out). The levers of ``FrontEndOptions`` trade accuracy for speed:
 
 - ``pose_fps``: BlazePose runs on about this many frames a second; the frames between are
@@ -34,6 +35,7 @@ from genmo.conditions.pose2d import VISIBLE_CONF, PoseEstimator, detect_people
 DETECT_EVERY = 10          # without tracking, HOG runs on every n-th frame (and whenever the track is lost)
 TRACK_GATE = 0.6           # a new box centre may move this many box heights per frame from the track
 BOX_MARGIN = 0.1           # reported boxes = visible keypoint extent grown by this fraction per side
+LOST_WHOLE_FRAME = 2      # after this many lost pose frames without a detection, BlazePose sees the whole frame
 MAX_PENDING_CAMERA = 8     # camera steps queued for the worker thread before the caller waits
 
 
@@ -143,6 +145,7 @@ class FrameObserver:
         self._boxes: list[np.ndarray] = []
         self._found: list[bool] = []
         self._steps: list[tuple[int, Future | np.ndarray]] = []  # (frame, rotation from the previous camera frame)
+        self._offset = 0  # frames forgotten by trim
 
     @property
     def num_frames(self) -> int:
@@ -150,7 +153,7 @@ class FrameObserver:
 
     def add(self, frame: np.ndarray) -> np.ndarray | None:
         """Observe the next frame; returns the person's keypoints (17, 3) when posed and found, else None."""
-        t = len(self._keypoints)
+        t = len(self._keypoints) + self._offset
         if self.image_size is None:
             self.image_size = (int(frame.shape[1]), int(frame.shape[0]))
             self.focal = float(self.focal) if self.focal is not None else default_focal(self.image_size)
@@ -181,6 +184,8 @@ class FrameObserver:
                 if tracker.box is None or tracker.lost > 0:
                     self._estimator.reset()  # a new crop: BlazePose's own track would follow the old one
                 box = picked
+            elif tracker.lost >= LOST_WHOLE_FRAME:
+                box = None  # the old box keeps failing and HOG sees nobody: try the whole frame
         t0 = time.perf_counter()
         kp = self._estimator.estimate(frame, box)  # no box (nobody detected, no track): the whole frame
         self.clock["pose"] += time.perf_counter() - t0
@@ -204,36 +209,49 @@ class FrameObserver:
             pending[0].result()  # bounded: never more than MAX_PENDING_CAMERA frames held for the worker
         self._steps.append((t, self._worker.submit(step)))
 
-    def rotations(self) -> np.ndarray:
-        """World-to-camera rotations (T, 3, 3) of the frames so far (R_0 = I), slerped between camera frames."""
-        n = self.num_frames
+    def trim(self, count: int) -> None:
+        """Forget the oldest ``count`` frames (a live stream keeps a bounded window); tracking goes on."""
+        if count <= 0:
+            return
+        del self._keypoints[:count], self._boxes[:count], self._found[:count]
+        self._offset += count
+        keep = [i for i, (t, _) in enumerate(self._steps) if t >= self._offset]
+        first = keep[0] - 1 if keep and keep[0] > 0 else (keep[0] if keep else len(self._steps) - 1)
+        self._steps = self._steps[max(first, 0):]  # one camera frame before the window anchors its slerp
+
+    def rotations(self, first: int = 0) -> np.ndarray:
+        """World-to-camera rotations (T - first, 3, 3) of the frames from ``first`` on (R = I at the first
+        camera frame kept), slerped between camera frames and held after the last one."""
+        n = self.num_frames - first
         frames, rots, current = [], [], np.eye(3)
         for t, step in self._steps:
             current = (step.result() if isinstance(step, Future) else step) @ current
-            frames.append(t)
+            frames.append(t - self._offset - first)
             rots.append(current)
-        if len(frames) == n:
-            return np.stack(rots) if rots else np.zeros((0, 3, 3))
+        if frames and frames[0] == 0 and len(frames) == n:
+            return np.stack(rots)
         from scipy.spatial.transform import Rotation, Slerp
 
         if len(frames) == 1:
             return np.repeat(rots[0][None], n, axis=0)
-        times = np.minimum(np.arange(n), frames[-1])  # held after the last camera frame
+        times = np.clip(np.arange(n), frames[0], frames[-1])  # held outside the camera frames
         return Slerp(np.array(frames, float), Rotation.from_matrix(np.stack(rots)))(times).as_matrix()
 
-    def observation(self) -> VideoObservation | None:
-        """The observation of the frames so far at the source rate (None before any frame or person)."""
-        if not self._keypoints or not any(self._found):
+    def observation(self, first: int = 0) -> VideoObservation | None:
+        """The observation of the frames kept from ``first`` on, at the source rate (None before any
+        frame or without a person in them)."""
+        found = self._found[first:]
+        if not found or not any(found):
             return None
         assert self.image_size is not None and self.focal is not None
-        bbox = np.stack(self._boxes)
-        first_box = bbox[int(np.argmax(self._found))]
+        bbox = np.stack(self._boxes[first:])
+        first_box = bbox[int(np.argmax(found))]
         bbox = np.where(np.isnan(bbox), first_box, bbox)  # frames before the person appeared
         return VideoObservation(
-            keypoints=np.stack(self._keypoints).astype(np.float32), bbox=bbox.astype(np.float32),
-            focal=float(self.focal), image_size=self.image_size, cam_angvel=angvel_from_rotations(self.rotations()),
-            fps=self.src_fps, person_found=np.array(self._found), focal_known=False,
-            cam_angvel_known=self.num_frames > 1,
+            keypoints=np.stack(self._keypoints[first:]).astype(np.float32), bbox=bbox.astype(np.float32),
+            focal=float(self.focal), image_size=self.image_size,
+            cam_angvel=angvel_from_rotations(self.rotations(first)), fps=self.src_fps,
+            person_found=np.array(found), focal_known=False, cam_angvel_known=len(found) > 1,
         )
 
     def close(self) -> None:
