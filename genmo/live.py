@@ -184,6 +184,8 @@ class LiveSession:
         self.estimator = SlidingWindowEstimator(pipe, window_s)
         self.render_size = render_size
         self.dropped = 0
+        self.completed = 0  # results produced
+        self.latencies: collections.deque[float] = collections.deque(maxlen=300)  # ms, the newest results
         self.latest: LiveResult | None = None
         self.error: str | None = None
         self._slot: tuple[np.ndarray, float] | None = None
@@ -259,6 +261,8 @@ class LiveSession:
         while self._done and now - self._done[0] > FPS_WINDOW_S:
             self._done.popleft()
         fps = (len(self._done) - 1) / (self._done[-1] - self._done[0]) if len(self._done) > 1 else 0.0
+        self.completed += 1
+        self.latencies.append((now - arrived) * 1000)
         self.latest = LiveResult(body=body_view, overlay=draw_keypoints(frame, kp),
                                  latency_ms=(now - arrived) * 1000, fps=fps, dropped=self.dropped,
                                  person=kp is not None,

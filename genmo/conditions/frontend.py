@@ -2,16 +2,16 @@
 VideoObservation. Used by the video file extractor (genmo.conditions.video) and the live webcam
 estimator (genmo.live).
 
-Per source frame: find/track the main person (HOG on the first frame, whenever the track is lost,
-and, without ``detect_when_lost``, every DETECT_EVERY frames; in between the box follows the previous
-keypoints; the whole frame when HOG finds nobody and the track stays lost), BlazePose on a crop
-around the box, and the camera rotation from the previous camera
-frame (ORB, the person masked out). The levers of ``FrontEndOptions`` trade accuracy for speed:
+Per source frame: find/track the main person (HOG on the first frame and while the track is lost;
+in between the box follows the previous keypoints; the whole frame when HOG finds nobody and the
+track stays lost), BlazePose on a crop around the box, and the camera rotation from the previous
+camera frame (ORB, the person masked out). The levers of ``FrontEndOptions`` trade accuracy for speed:
 
 - ``pose_fps``: BlazePose runs on about this many frames a second; the frames between are
   missing observations (person_found False) that the model in-fills.
 - ``camera_fps``: the camera rotation is measured at about this rate and slerped between.
-- ``detect_when_lost``: HOG only when the track is lost (else also every DETECT_EVERY frames).
+- ``detect_when_lost``: HOG only while the track is lost, on every LOST_DETECT_EVERY-th frame
+  (else on every lost frame and every DETECT_EVERY frames).
 - ``pose_tracking``: BlazePose's video mode (its own detector only when it loses the person).
 - ``threaded``: the camera rotation runs in a worker thread next to the pose of the next frame.
 
@@ -35,6 +35,7 @@ from genmo.conditions.pose2d import VISIBLE_CONF, PoseEstimator, detect_people
 DETECT_EVERY = 10          # without tracking, HOG runs on every n-th frame (and whenever the track is lost)
 TRACK_GATE = 0.6           # a new box centre may move this many box heights per frame from the track
 BOX_MARGIN = 0.1           # reported boxes = visible keypoint extent grown by this fraction per side
+LOST_DETECT_EVERY = 4     # while nobody is tracked, HOG runs on every n-th pose frame (BlazePose on the others)
 LOST_WHOLE_FRAME = 2      # after this many lost pose frames without a detection, BlazePose sees the whole frame
 MAX_PENDING_CAMERA = 8     # camera steps queued for the worker thread before the caller waits
 
@@ -146,6 +147,7 @@ class FrameObserver:
         self._found: list[bool] = []
         self._steps: list[tuple[int, Future | np.ndarray]] = []  # (frame, rotation from the previous camera frame)
         self._offset = 0  # frames forgotten by trim
+        self._misses = 0  # pose frames in a row without a tracked person
 
     @property
     def num_frames(self) -> int:
@@ -175,7 +177,13 @@ class FrameObserver:
         tracker = self._tracker
         box = tracker.box
         periodic = not self.options.detect_when_lost and t % DETECT_EVERY == 0
-        if box is None or tracker.lost > 0 or periodic:
+        searching = box is None or tracker.lost > 0
+        if searching:
+            self._misses += 1
+        else:
+            self._misses = 0
+        every = LOST_DETECT_EVERY if self.options.detect_when_lost else 1
+        if periodic or (searching and (self._misses - 1) % every == 0):
             t0 = time.perf_counter()
             dets, scores = detect_people(frame)
             self.clock["detect"] += time.perf_counter() - t0
@@ -186,6 +194,8 @@ class FrameObserver:
                 box = picked
             elif tracker.lost >= LOST_WHOLE_FRAME:
                 box = None  # the old box keeps failing and HOG sees nobody: try the whole frame
+        elif searching and tracker.lost >= LOST_WHOLE_FRAME:
+            box = None
         t0 = time.perf_counter()
         kp = self._estimator.estimate(frame, box)  # no box (nobody detected, no track): the whole frame
         self.clock["pose"] += time.perf_counter() - t0
