@@ -48,7 +48,7 @@ class FrontEndOptions:
     camera_fps: float | None = 10.0
     detect_when_lost: bool = True
     pose_tracking: bool = False
-    threaded: bool = True
+    threaded: bool = False  # measured slower on the loaded 2-core machine (docs/performance.md)
 
     def stride(self, rate: float | None, src_fps: float) -> int:
         """Every how many source frames a stage running at ``rate`` per second runs."""

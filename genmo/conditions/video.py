@@ -2,8 +2,9 @@
 
 Frames are decoded (genmo.videofile: OpenCV, falling back to imageio-ffmpeg) in a reader thread
 and fed in order to the per-frame front end (genmo.conditions.frontend: person tracking,
-BlazePose, camera rotation), with its speed levers (FrontEndOptions; FAST by default,
-EVERY_FRAME is the reference path that poses and measures the camera on every frame).
+BlazePose, camera rotation) with its speed levers (FrontEndOptions): EVERY_FRAME by default
+(pose and camera on every frame), FAST for faster than real time at an accuracy cost
+(docs/performance.md).
 Intrinsics: focal = max(w, h) pixels (about 53 degrees field of view) unless ``focal`` is
 given; principal point at the image centre.
 """
@@ -17,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from genmo.conditions.frontend import FAST, FrameObserver, FrontEndOptions
+from genmo.conditions.frontend import EVERY_FRAME, FrameObserver, FrontEndOptions
 from genmo.conditions.keypoints2d import add_observation
 from genmo.conditions.observation import VideoObservation, resample_observation
 from genmo.constants import MODEL_FPS, frame_at
@@ -39,7 +40,7 @@ Progress = Callable[[int, int], None]
 
 def extract_video(path: str | Path, fps: float = MODEL_FPS, offset: float = 0.0, duration: float | None = None,
                   focal: float | None = None, progress: Progress | None = None,
-                  timings: dict[str, float] | None = None, options: FrontEndOptions = FAST) -> VideoObservation:
+                  timings: dict[str, float] | None = None, options: FrontEndOptions = EVERY_FRAME) -> VideoObservation:
     """Observe the main person of a video clip [offset, offset + duration) (or an image) at ``fps``.
 
     ``progress(frames_done, total)`` is called after each source frame; ``timings``, when
@@ -114,5 +115,5 @@ def encode_tracks(tracks: list[VideoTrack], builder: ConditionBuilder, context: 
     """Video clips: the main person observed from ``offset`` for the clip's length, at MODEL_FPS."""
     for track in tracks:
         obs = extract_video(track.path, fps=MODEL_FPS, offset=track.offset, duration=track.end - track.start,
-                            progress=context.stage("video"))
+                            progress=context.stage("video"), options=context.video_options or EVERY_FRAME)
         add_observation(builder, obs, frame_at(track.start))
