@@ -20,6 +20,7 @@ import gradio as gr
 
 from app.examples import EXAMPLES, EXAMPLES_DIR, load_example
 from app.generation import GenerationCancelled, Generator, RunOutput, RunSettings
+from app.live import live_tab
 from app.media import MAX_UPLOAD_BYTES, PathGuard
 from app.outputs import OutputStore, Retention, remove_older_than
 from app.project import load_editor_state, load_project, save_project
@@ -188,6 +189,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                     compare_videos = [gr.Video(label=f"Setting {i + 1}", autoplay=True, loop=True, interactive=False,
                                                height=320, elem_id=f"compare-{i + 1}") for i in range(3)]
                 compare_table = gr.HTML(elem_id="compare-table")
+            live = live_tab(generator.pipeline, timeline, work, message)
 
         # -- timeline ---------------------------------------------------------------------------
         def on_timeline(spec: dict) -> str:
@@ -392,6 +394,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
             """A closed page's results and cancel flag go with it."""
             store.close(_session(request))
             cancel_flags.pop(_session(request), None)
+            live.close(request.session_hash or "anonymous")
 
         demo.unload(closed)
     demo.genmo_outputs = store

@@ -151,6 +151,25 @@ def synthetic_keypoints(path: Path, frames: int, fps: float = MODEL_FPS) -> Path
     return path
 
 
+def looped_video(source: Path, path: Path, frames: int, fps: float = MODEL_FPS,
+                 size: tuple[int, int] | None = None) -> Path:
+    """An mp4 (mpeg4) of ``frames`` frames at ``fps``: ``source``'s frames in a loop, resized to ``size``."""
+    import cv2
+
+    from genmo.videofile import VideoReader
+
+    clip = list(VideoReader(source, fallback=True).frames())[:frames]
+    w, h = size or (clip[0].shape[1], clip[0].shape[0])
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    try:
+        for i in range(frames):
+            frame = clip[i % len(clip)]
+            writer.write(cv2.resize(frame, (w, h)) if (w, h) != frame.shape[1::-1] else frame)
+    finally:
+        writer.release()
+    return path
+
+
 def load_pipeline(quick: bool, checkpoint: Path | None) -> tuple[Any, str]:
     """The shipped pipeline, else the CPU config with random weights (or the tiny model for --quick)."""
     from genmo.pipeline import GenmoPipeline
@@ -357,6 +376,67 @@ def bench_pose(seconds: float | None) -> tuple[float | None, dict[str, Any]]:
     return timings["detect"] + timings["pose"], extra
 
 
+def bench_video_end_to_end(pipe: Any, folder: Path, seconds: float = 60.0) -> dict[str, Any]:
+    """A ``seconds`` long 30 fps, 640x480 clip of one person (examples/media/mannequin.mp4 in a loop)
+    estimated end to end as `genmo estimate --fast --video` does (decode, front end, model, default steps)."""
+    from genmo.conditions.video import extract_video
+    from genmo.paths import repo_root
+    from genmo.spec import spec_for_observation
+
+    clip = looped_video(repo_root() / "examples" / "media" / "mannequin.mp4", folder / "loop.mp4",
+                        int(seconds * MODEL_FPS), MODEL_FPS, (640, 480))
+    extract_video(clip, duration=0.5)  # warm-up: loads BlazePose
+    from genmo.conditions.frontend import FAST
+
+    spec = spec_for_observation("video", clip)
+    pipe.video_options = FAST
+    try:
+        start = time.perf_counter()
+        result = pipe(spec)
+        total = time.perf_counter() - start
+    finally:
+        pipe.video_options = None
+    timings: dict[str, float] = {}
+    extract_video(clip, duration=10.0, timings=timings, options=FAST)
+    return {f"video_{int(seconds)}s_end_to_end_s": total,
+            f"video_{int(seconds)}s_parts_s": {k: round(v, 2) for k, v in result.timings.items()},
+            "video_fast_ms_per_frame": {k: round(v, 2) for k, v in timings.items()}}
+
+
+def bench_live(pipe: Any, seconds: float = 10.0, stream_fps: float = 30.0) -> dict[str, Any]:
+    """A LiveSession fed 640x480 frames of a moving person at ``stream_fps``: the sustained rate of
+    rendered results, their mean and 90th percentile latency (frame in -> body rendered), drops."""
+    import cv2
+
+    from genmo.live import LiveSession
+    from genmo.paths import repo_root
+    from genmo.videofile import VideoReader
+
+    frames = [cv2.resize(f, (640, 480)) for f in
+              VideoReader(repo_root() / "examples" / "media" / "mannequin.mp4", fallback=True).frames()]
+    session = LiveSession(pipe)
+    try:
+        for frame in frames[:15]:  # warm-up: BlazePose and the renderer start
+            session.push(frame)
+            time.sleep(1 / stream_fps)
+        time.sleep(1.0)
+        done0, dropped0 = session.completed, session.dropped
+        session.latencies.clear()
+        start = time.perf_counter()
+        i = 0
+        while time.perf_counter() - start < seconds:
+            session.push(frames[i % len(frames)])
+            i += 1
+            time.sleep(max(0.0, start + i / stream_fps - time.perf_counter()))
+        elapsed = time.perf_counter() - start
+        lat = np.array(session.latencies)
+        return {"live_fps": (session.completed - done0) / elapsed, "live_latency_ms": float(lat.mean()),
+                "live_latency_p90_ms": float(np.percentile(lat, 90)), "live_frames_sent": i,
+                "live_frames_dropped": session.dropped - dropped0}
+    finally:
+        session.close()
+
+
 def bench_studio(pipe: Any, frames: int, repeats: int, folder: Path, size: tuple[int, int]) -> dict[str, float]:
     """Request (spec dict) -> motion.npz + animated GLB, and request -> finished mp4 (what the studio runs)."""
     from genmo.export.glb import motion_to_glb
@@ -426,6 +506,11 @@ def run_bench(quick: bool = False, threads: int | None = None, checkpoint: Path 
         log("video front end")
         report["pose_ms_per_frame"], extra = bench_pose(size.video_seconds)
         report.update(extra)
+        if not quick:
+            log("video end to end")
+            report.update(bench_video_end_to_end(pipe, folder))
+            log("live")
+            report.update(bench_live(pipe))
         log("studio")
         report.update(bench_studio(pipe, size.gen_frames, size.heavy_repeats, folder, size.render_size))
     report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

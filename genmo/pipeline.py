@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -41,6 +41,9 @@ from genmo.paths import CHECKPOINTS_HINT, default_checkpoint
 from genmo.spec import STEPS_RANGE, TimelineSpec
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total): "conditions", "video", "sampling"
+
+if TYPE_CHECKING:
+    from genmo.conditions.frontend import FrontEndOptions
 
 
 @dataclass
@@ -74,6 +77,7 @@ class GenmoPipeline:
         schedule = NoiseSchedule(config.diffusion.num_timesteps)
         self.sampler = DDIMSampler(self.model, schedule, config.diffusion.estimation_input)
         self.smooth_sigma = config.diffusion.smooth_sigma  # frames at the model rate; 0 = raw sampler output
+        self.video_options: FrontEndOptions | None = None  # FrontEndOptions for video clips (None: every frame, the accurate path)
         self.eta = config.diffusion.eta  # DDIM stochasticity; 0 = deterministic
         self._text_encoder = None
 
@@ -107,7 +111,8 @@ class GenmoPipeline:
 
     def encode_conditions(self, spec: TimelineSpec, progress: Progress | None = None) -> Conditions:
         """Stage 1: every track of the timeline encoded into one condition set at MODEL_FPS."""
-        return encode_timeline(spec, EncodeContext(self.body, lambda: self.text_encoder, progress))
+        return encode_timeline(spec, EncodeContext(self.body, lambda: self.text_encoder, progress,
+                                                         self.video_options))
 
     def __call__(self, spec: TimelineSpec, steps: int | None = None, guidance: float | None = None,
                  seed: int | None = None, progress: Progress | None = None, eta: float | None = None,

@@ -147,6 +147,57 @@ class VideoReader:
         self.close()
 
 
+def prefetch(frames: Iterator[np.ndarray], depth: int) -> Iterator[np.ndarray]:
+    """The same frames, decoded ahead by a reader thread into a queue of at most ``depth`` frames.
+
+    Closing the returned generator (or dropping it) stops the thread and closes ``frames``; an
+    exception in the reader is raised here, at the frame where it happened.
+    """
+    import queue
+    import threading
+
+    items: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+    end = object()
+
+    def read() -> None:
+        try:
+            for frame in frames:
+                while not stop.is_set():
+                    try:
+                        items.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    break
+            items.put(end)
+        except BaseException as exc:  # handed to the consumer
+            items.put(exc)
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=read, daemon=True, name="genmo-decode")
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a reader waiting on a full queue
+            try:
+                items.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
+
+
 def probe_video(path: str | Path) -> VideoInfo:
     """The header of a video file (OpenCV); ConditionError when it cannot be opened."""
     with VideoReader(path) as reader:

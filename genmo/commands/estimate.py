@@ -20,6 +20,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--smooth", type=float, metavar="SIGMA",
                    help="temporal smoothing in frames (0-10; 0 = raw sampler output; default: the checkpoint's)")
+    p.add_argument("--fast", action="store_true",
+                   help="video: pose at 15 Hz, camera at 10 Hz, detection only when the person is lost "
+                        "(faster than real time; less accurate, see docs/performance.md)")
     p.add_argument("--render", type=Path, help="also render the body animation to this mp4")
     p.add_argument("--checkpoint", type=Path, help="checkpoint folder (default: checkpoints/genmo-small)")
     p.set_defaults(run=run)
@@ -33,6 +36,10 @@ def run(args: argparse.Namespace) -> int:
     kind, path = ("video", args.video) if args.video else ("keypoints2d", args.keypoints2d)
     spec = spec_for_observation(kind, path)
     pipe = GenmoPipeline.from_pretrained(args.checkpoint)
+    if args.fast:
+        from genmo.conditions.frontend import FAST
+
+        pipe.video_options = FAST
     progress, close = stage_progress()
     try:
         result = pipe(spec, steps=args.steps, seed=args.seed, smooth=args.smooth,

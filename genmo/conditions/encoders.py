@@ -18,6 +18,7 @@ from genmo.conditions.builder import ConditionBuilder, Conditions
 
 if TYPE_CHECKING:
     from genmo.body.model import BodyModel
+    from genmo.conditions.frontend import FrontEndOptions
     from genmo.conditions.text import TextEncoder
     from genmo.spec import TimelineSpec, Track
 
@@ -28,11 +29,13 @@ UNCONDITIONAL_NOTE = "the timeline is empty: the motion was generated unconditio
 @dataclass
 class EncodeContext:
     """What encoders may use besides their tracks: the body (keyframe poses), the text encoder
-    (loaded on first use) and the progress callback."""
+    (loaded on first use), the progress callback and the video front end's speed levers (None:
+    every frame)."""
 
     body: BodyModel
     text_encoder: Callable[[], TextEncoder]
     progress: Progress | None = None
+    video_options: FrontEndOptions | None = None
 
     def stage(self, name: str) -> Callable[[int, int], None]:
         """A (done, total) callback reporting progress of stage ``name``."""

@@ -58,9 +58,14 @@ def _hog():
 
 
 class PoseEstimator:
-    """BlazePose (model_complexity=1, the one shipped in the wheel) on person crops."""
+    """BlazePose (model_complexity=1, the one shipped in the wheel) on person crops.
 
-    def __init__(self, min_detection_confidence: float = 0.3) -> None:
+    ``tracking`` runs BlazePose in its video mode: its own person detector runs only when the
+    landmarks of the previous call lose the person, so frames must come in order, and crops should
+    follow the person (as the front end's do). Landmark smoothing stays off either way.
+    """
+
+    def __init__(self, min_detection_confidence: float = 0.3, tracking: bool = False) -> None:
         os.environ.setdefault("GLOG_minloglevel", "2")
         try:
             import mediapipe as mp
@@ -68,8 +73,17 @@ class PoseEstimator:
             raise MissingExtraError(f"estimating from video needs the video extra (pip install "
                                     f"'genmo-studio[video]'): {err}", name=err.name) from None
 
-        self._pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
-                                            min_detection_confidence=min_detection_confidence)
+        self._make = lambda: mp.solutions.pose.Pose(static_image_mode=not tracking, model_complexity=1,
+                                                    smooth_landmarks=False,
+                                                    min_detection_confidence=min_detection_confidence)
+        self._pose = self._make()
+        self.tracking = tracking
+
+    def reset(self) -> None:
+        """Forget the tracked person (video mode): the next call runs BlazePose's detector again."""
+        if self.tracking:
+            old, self._pose = self._pose, self._make()
+            threading.Thread(target=old.close, daemon=True, name="genmo-pose-close").start()  # closing takes ~0.1 s
 
     def close(self) -> None:
         self._pose.close()
