@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from genmo.body import load_body
-from genmo.data.projection import coco17_from_smpl
+from genmo.body.coco import coco17_from_smpl
 from genmo.motion.camera_fit import fit_camera_translation
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from genmo.data.clip import default_rest_joints
-from genmo.data.projection import (camera_angvel, coco17_from_smpl, intrinsics, look_at, observe_2d, project,
+from genmo.body.coco import coco17_from_smpl
+from genmo.data.projection import (camera_angvel, intrinsics, look_at, observe_2d, project,
                                    random_camera)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from genmo.data.projection import coco17_from_smpl
+from genmo.body.coco import coco17_from_smpl
 
 MIN_CONFIDENCE = 0.3
 MIN_POINTS = 4
