@@ -197,3 +197,24 @@ def test_text_generation_respects_prompt_windows(pipe):
     assert batch["text_windows"][0, 0, :30].all() and not batch["text_windows"][0, 0, 30:].any()
     assert not batch["text_present"][1, 1] and not batch["valid"][1, 40:].any()
     assert torch.equal(batch["text_windows"][1, 0, :40], torch.ones(40, dtype=torch.bool))
+
+
+def test_eval_split_val_reads_validation_clips_only(corpus_dir, tmp_path, capsys):
+    """--split val scores the validation split (for choosing settings); the result says so."""
+    index = json.loads((corpus_dir / INDEX_NAME).read_text())
+    for clip in index["clips"]:
+        if clip["split"] == "test" and clip["source"] == "bandai":
+            clip["split"] = "val"
+    moved = tmp_path / "corpus"
+    moved.mkdir()
+    for f in corpus_dir.iterdir():
+        (moved / f.name).write_bytes(f.read_bytes())
+    (moved / INDEX_NAME).write_text(json.dumps(index))
+    assert main(["eval", "--data", str(moved), "--tiny-random", "--quick", "--json", "--tasks", "estimation",
+                 "--split", "val"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["split"] == "val" and result["estimation"]["clips"] > 0
+    val_clips = result["estimation"]["clips"]
+    assert main(["eval", "--data", str(moved), "--tiny-random", "--quick", "--json", "--tasks", "estimation"]) == 0
+    test = json.loads(capsys.readouterr().out)
+    assert test["split"] == "test" and test["estimation"]["clips"] == 1 < val_clips  # only the dance stayed in test

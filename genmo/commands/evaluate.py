@@ -33,6 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--plot", type=Path, help="with the denoising task: also save its profile as a PNG plot")
     p.add_argument("--evaluator", type=Path, help="text/motion evaluator folder (default checkpoints/evaluator)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed")
+    p.add_argument("--split", choices=("test", "val"), default="test",
+                   help="held-out split to score (default test; val only to choose settings such as --smooth)")
     p.add_argument("--smooth", type=float, metavar="SIGMA",
                    help="temporal smoothing of sampled motion in frames (default: the checkpoint's "
                         "diffusion.smooth_sigma; 0 = the raw sampler output)")
@@ -72,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if args.smooth is not None:
         pipe.smooth_sigma = args.smooth
     result = {"checkpoint": name, "corpus": str(args.data), "evaluator": str(evaluator_dir)}
-    result.update(evaluate(pipe, corpus, tasks, args.quick, evaluator_dir, seed=args.seed))
+    result.update(evaluate(pipe, corpus, tasks, args.quick, evaluator_dir, seed=args.seed, split=args.split))
     if args.plot and "denoising" in result:
         from genmo.eval.denoising import plot_profile
 

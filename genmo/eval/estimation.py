@@ -43,6 +43,7 @@ class EstimationSettings:
     max_frames: int = 300
     steps: tuple[int, ...] = (1, 2, 5, 10, 50)
     with_vertices: bool = True
+    split: str = "test"  # "val" only to choose settings (e.g. smoothing), never to report
 
 
 def occlusion_mask(frames: int, fraction: float, rng: np.random.Generator, block: tuple[int, int] = (10, 30)) -> np.ndarray:
@@ -92,7 +93,7 @@ def estimation_batch(arrays: list[dict]) -> dict:
 def evaluate_estimation(pipe, corpus: Corpus, settings: EstimationSettings, occlusion: float = 0.0,
                         seed: int = 0) -> dict:
     """Metrics per step count: {"clips", "frames", "steps": {steps: {metric: value}}}."""
-    clips = split_clips(corpus, "test", min_frames=30, limit=settings.clips)
+    clips = split_clips(corpus, settings.split, min_frames=30, limit=settings.clips)
     if not clips:
         raise ValueError("the corpus has no test clips of at least 30 frames")
     rest = pipe.body.rest_joints().float()

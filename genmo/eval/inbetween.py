@@ -36,6 +36,7 @@ class InbetweenSettings:
     frames: int = 120
     keyframes: tuple[int, ...] = (2, 5)
     steps: int = 50
+    split: str = "test"  # "val" only to choose settings (e.g. smoothing), never to report
 
 
 def keyframe_indices(frames: int, count: int) -> np.ndarray:
@@ -56,7 +57,7 @@ def _transition_frames(frames: int, keys: np.ndarray) -> np.ndarray:
 
 def evaluate_inbetween(pipe, corpus: Corpus, settings: InbetweenSettings, seed: int = 0) -> dict:
     """{"clips", "<k>": {keyframe metrics}, "real": {...}} for each keyframe count k."""
-    clips = split_clips(corpus, "test", min_frames=settings.frames, limit=settings.clips)
+    clips = split_clips(corpus, settings.split, min_frames=settings.frames, limit=settings.clips)
     if not clips:
         raise ValueError(f"the corpus has no test clips of at least {settings.frames} frames")
     rest = pipe.body.rest_joints().float()

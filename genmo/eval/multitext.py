@@ -26,13 +26,14 @@ class MultiTextSettings:
     radius: int = 5
     steps: int = 50
     guidance: float = 2.5
+    split: str = "test"  # "val" only to choose settings (e.g. smoothing), never to report
 
 
 def evaluate_multitext(pipe, corpus: Corpus, settings: MultiTextSettings, seed: int = 0) -> dict:
     """{"timelines", "boundary_peak_accel", "real_p99_accel", "ratio", "above_p99"}."""
     if settings.prompts < 2:
         raise ValueError(f"multi-text timelines need at least 2 prompts, got {settings.prompts}")
-    clips = split_clips(corpus, "test", min_frames=30, need_text=True,
+    clips = split_clips(corpus, settings.split, min_frames=30, need_text=True,
                         limit=settings.timelines * settings.prompts)
     if len(clips) < settings.prompts:
         raise ValueError(f"multi-text needs at least {settings.prompts} test clips with text, the corpus has {len(clips)}")

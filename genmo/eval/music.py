@@ -27,6 +27,7 @@ class MusicSettings:
     steps: int = 50
     guidance: float = 2.5
     prompt: str = "a person dances"  # also generate this prompt with and without the song ("" = skip)
+    split: str = "test"  # "val" only to choose settings (e.g. smoothing), never to report
 
 
 def _scores(joints: list[np.ndarray], beats: list[np.ndarray], reference_feats: np.ndarray | None) -> tuple[dict, np.ndarray]:
@@ -42,7 +43,7 @@ def _scores(joints: list[np.ndarray], beats: list[np.ndarray], reference_feats: 
 
 def evaluate_music(pipe, corpus: Corpus, settings: MusicSettings, seed: int = 0) -> dict:
     """{"segments", "generated": {...}, "real": {...}} on the test songs."""
-    clips = split_clips(corpus, "test", need_music=True, min_frames=settings.segment_frames)
+    clips = split_clips(corpus, settings.split, need_music=True, min_frames=settings.segment_frames)
     if not clips:
         raise ValueError(f"the corpus has no test dance with music of at least {settings.segment_frames} frames")
     rest = pipe.body.rest_joints().float()

@@ -1,5 +1,5 @@
 """The evaluation suite: which tasks run, with which settings (the full protocol or --quick), and
-one call that runs them on a pipeline and a corpus (TEST split only)."""
+one call that runs them on a pipeline and a corpus (the TEST split; `--split val` only to choose settings)."""
 
 from __future__ import annotations
 
@@ -49,9 +49,10 @@ def parse_tasks(text: str) -> list[str]:
     return tasks
 
 
-def evaluate(pipe, corpus, tasks: list[str], quick: bool, evaluator_dir: Path, seed: int = 0, log=log) -> dict:
+def evaluate(pipe, corpus, tasks: list[str], quick: bool, evaluator_dir: Path, seed: int = 0, log=log,
+             split: str = "test") -> dict:
     """Run the requested tasks; returns the result object (without checkpoint/corpus names)."""
-    from dataclasses import asdict
+    from dataclasses import asdict, replace
 
     from genmo.eval.behaviours import evaluate_behaviours
     from genmo.eval.denoising import evaluate_denoising
@@ -62,8 +63,9 @@ def evaluate(pipe, corpus, tasks: list[str], quick: bool, evaluator_dir: Path, s
     from genmo.eval.music import evaluate_music
     from genmo.eval.text2motion import evaluate_text2motion
 
-    settings = settings_for(quick)
-    result: dict = {"split": "test", "quick": quick, "seed": seed, "smooth_sigma": pipe.smooth_sigma,
+    settings = {name: replace(value, split=split) if hasattr(value, "split") else value
+                for name, value in settings_for(quick).items()}
+    result: dict = {"split": split, "quick": quick, "seed": seed, "smooth_sigma": pipe.smooth_sigma,
                     "runtime_s": {}, "skipped": {},
                     "settings": {k: asdict(v) for k, v in settings.items()}}
     t_all = time.perf_counter()

@@ -34,6 +34,7 @@ class TextSettings:
     mm_texts: int = 10
     mm_generations: int = 5
     diversity_pairs: int = 300
+    split: str = "test"  # "val" only to choose settings (e.g. smoothing), never to report
 
 
 def text_batch(pipe, texts: list[list[tuple[str, int, int]]], lengths: list[int]) -> dict:
@@ -91,7 +92,7 @@ def _row(evaluator: Evaluator, text_emb: np.ndarray, joints: list[np.ndarray], l
 
 def evaluate_text2motion(pipe, corpus: Corpus, evaluator: Evaluator, settings: TextSettings, seed: int = 0) -> dict:
     """{"clips", "generated": {...}, "real": {...}} on the test split."""
-    clips = split_clips(corpus, "test", min_frames=30, need_text=True, limit=settings.clips)
+    clips = split_clips(corpus, settings.split, min_frames=30, need_text=True, limit=settings.clips)
     if len(clips) < R_BATCH:
         raise ValueError(f"text-to-motion needs at least {R_BATCH} test clips with text, the corpus has {len(clips)}")
     rest = pipe.body.rest_joints().float()
