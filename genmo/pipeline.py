@@ -29,6 +29,7 @@ from genmo.conditions.encoders import EncodeContext, encode_timeline
 from genmo.device import pick_device, prepare
 from genmo.diffusion import DDIMSampler, NoiseSchedule
 from genmo.diffusion.ddim import ProgressCallback
+from genmo.diffusion.keyframe_warp import warp_to_keyframes
 from genmo.diffusion.smoothing import smooth_time
 from genmo.errors import UserInputError
 from genmo.model.batch import ConditionBatch, batch_to
@@ -171,5 +172,7 @@ class GenmoPipeline:
             keyframe_mask = keyframe_mask.to(self.device)
         x0 = self.sampler.sample(batch, steps, eta=self.eta if eta is None else eta, guidance=guidance, seed=seed,
                                  keyframes=known, keyframe_mask=keyframe_mask, callback=callback)
+        if known is not None:
+            x0 = warp_to_keyframes(x0, known, keyframe_mask)
         x0 = smooth_time(x0, self.smooth_sigma if smooth is None else smooth, batch["valid"], keep=keyframe_mask)
         return self.normalizer.denormalize(x0.float().cpu())

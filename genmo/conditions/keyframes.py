@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from genmo.spec import KeyframeTrack
 
 KEYFRAME_FIELDS = ("root_tilt", "root_height", "body_pose")
+FLOOR_TOLERANCE = 0.05  # m: a keyframe's feet may sit this far under the floor before it is lifted onto it
 
 
 @dataclass
@@ -88,7 +89,9 @@ def load_keyframe(source: str | Path, time: float, frame: int = 0) -> Keyframe:
 
 def keyframe_constraint(pose: np.ndarray, trans: np.ndarray | None, body: BodyModel) -> tuple[np.ndarray, np.ndarray]:
     """Representation values (D,) and the dims they fix (D,) for one pose (72,) and optional translation
-    on ``body``'s rest skeleton; without a translation the pose stands on the ground."""
+    on ``body``'s rest skeleton. Without a translation the pose stands on the ground; so does one whose
+    translation would put a foot more than FLOOR_TOLERANCE under the floor (e.g. a single pose saved
+    with zero translation, which leaves SMPL's rest pelvis at y = -0.35 m)."""
     import torch
 
     from genmo.body.kinematics import forward_kinematics
@@ -100,8 +103,9 @@ def keyframe_constraint(pose: np.ndarray, trans: np.ndarray | None, body: BodyMo
     rest = body.rest_joints()
     root = rest[0] + (torch.as_tensor(trans, dtype=torch.float32) if trans is not None else torch.zeros(3))
     _, joints = forward_kinematics(local, rest, root[None])
-    if trans is None:  # library pose: stand it on the ground
-        lift = -joints[0, list(FOOT_JOINTS), 1].min()
+    lowest = float(joints[0, list(FOOT_JOINTS), 1].min())
+    if trans is None or lowest < -FLOOR_TOLERANCE:  # stand it on the ground
+        lift = -lowest
         root = root + torch.tensor([0.0, float(lift), 0.0])
         joints = joints + torch.tensor([0.0, float(lift), 0.0])
     x = encode(local, root[None], torch.zeros(10), joints)
