@@ -30,7 +30,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from genmo.pipeline import GenmoPipeline
-    from genmo.render.result import render_result
     from genmo.spec import spec_for_observation
 
     kind, path = ("video", args.video) if args.video else ("keypoints2d", args.keypoints2d)
@@ -48,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         close()
     out = result.motion.save(args.out)
     print(f"wrote {out} ({result.motion.num_frames} frames, {result.motion.duration:.2f} s)")
-    if args.render:
+    if args.render:  # the render extra is needed only here
+        from genmo.render.result import render_result
+
         print(f"wrote {render_result(result, args.render)}")
     return 0

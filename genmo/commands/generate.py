@@ -25,7 +25,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from genmo.pipeline import GenmoPipeline
-    from genmo.render.result import render_result
     from genmo.spec import load_spec
 
     spec = load_spec(args.spec)
@@ -38,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
         close()
     path = result.motion.save(args.out)
     print(f"wrote {path} ({result.motion.num_frames} frames at {result.motion.fps:g} fps)")
-    if args.render:
+    if args.render:  # the render extra is needed only here
+        from genmo.render.result import render_result
+
         video = render_result(result, args.render)
         print(f"wrote {video}")
     return 0
