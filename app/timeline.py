@@ -102,7 +102,7 @@ def panel_values(spec: dict[str, Any]) -> tuple[float, int, int, float, int]:
             int(number(sampler.get("seed"), defaults["sampler"]["seed"], 0, MAX_SEED)))
 
 
-TIMELINE_API_INFO = {"type": "string", "description": "the timeline spec (DESIGN.md, version 1) as JSON text"}
+TIMELINE_API_INFO = {"type": "string", "description": "the timeline spec (docs/spec.md, version 1) as JSON text"}
 
 
 def timeline_editor(value: dict[str, Any], guard: PathGuard, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> gr.HTML:

@@ -1,4 +1,4 @@
-"""The GENMO denoiser G(x_t, t, C, M) -> x_0 (GENMO paper §3, GENMO_FACTS §2 and §5).
+"""The GENMO denoiser G(x_t, t, C, M) -> x_0 (GENMO paper §3; docs/model.md §3).
 
     conditions --(one embedder each, x per-frame mask, summed)--> f_cond       (B, T, D)
     f_cond + timestep embedding, concatenated with x_t --Linear--> tokens h    (B, T, D)
@@ -7,7 +7,7 @@
         RoPE self-attention:  h += g * Attn(LN(h)) over a sliding window W  (+ gated MLP)
     head: LN -> MLP -> x_0 (B, T, motion_dim)
 
-Every residual branch has a per-channel gate initialised to zero (GENMO_FACTS §5).
+Every residual branch has a per-channel gate initialised to zero (docs/model.md §3).
 
 v3 options (ModelConfig; all off reproduces the v1/v2 denoiser exactly):
 - text_layers: a few trainable transformer layers over the frozen text-encoder token states;

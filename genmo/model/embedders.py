@@ -1,4 +1,4 @@
-"""Per-condition embedders (additive fusion, GENMO_FACTS §2) and the timestep embedding."""
+"""Per-condition embedders (additive fusion, docs/model.md (3.1)) and the timestep embedding."""
 
 from __future__ import annotations
 

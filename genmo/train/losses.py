@@ -1,4 +1,4 @@
-"""Dual-mode training losses with per-sample loss masks (GENMO paper §3.3, GENMO_FACTS §4).
+"""Dual-mode training losses with per-sample loss masks (GENMO paper §3.3; docs/model.md §5).
 
 - estimation mode (samples with 2D observations): x_t = zeros (or noise) at t = T-1, regress x_0;
 - generation mode (all samples): t ~ U{0..T-1}, x_t = q_sample(x_0, t), regress x_0;
@@ -87,7 +87,7 @@ class DualModeLoss(nn.Module):
 
     # --- condition dropout -------------------------------------------------------------
     def drop_conditions(self, batch: dict) -> dict:
-        """Training-time condition dropout (GENMO_FACTS §2); returns a new batch, has_2d updated."""
+        """Training-time condition dropout (docs/model.md §5); returns a new batch, has_2d updated."""
         tc = self.cfg.train
         out = dict(batch)
         cond_mask = {k: m.clone() for k, m in batch["cond_mask"].items()}
