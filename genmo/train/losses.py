@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from genmo.body.kinematics import forward_kinematics
 from genmo.body.rotations import rot6d_to_matrix
 from genmo.body.skeleton import CONTACT_JOINTS, FOOT_JOINTS, NUM_JOINTS
+from genmo.constants import MODEL_FPS
 from genmo.diffusion.schedule import NoiseSchedule
 from genmo.model.batch import select
 from genmo.model.config import GenmoConfig
@@ -35,7 +36,6 @@ SMPL_FOR_COCO_BODY = (16, 17, 18, 19, 20, 21, 1, 2, 4, 5, 7, 8)
 MIN_DEPTH = 0.3
 REPROJ_HUBER = 0.2  # normalised bbox units (the box spans [-1, 1])
 OBSERVATION_KEYS = ("kp2d", "bbox", "video", "cam_angvel")
-FPS = 30.0
 
 
 def project_to_bbox(points_cam: Tensor, intrinsics: Tensor, bbx_xys: Tensor) -> Tensor:
@@ -135,7 +135,7 @@ class DualModeLoss(nn.Module):
         terms["contacts"] = _masked_mean((pred[..., contact_sl] - gt[..., contact_sl]) ** 2, valid[..., None])
         foot_channels = [CONTACT_JOINTS.index(j) for j in FOOT_JOINTS]
         feet = dp["joints_world"][..., list(FOOT_JOINTS), :]
-        speed = (feet[:, 1:] - feet[:, :-1]).norm(dim=-1) * FPS  # (B, T-1, 4) m/s
+        speed = (feet[:, 1:] - feet[:, :-1]).norm(dim=-1) * MODEL_FPS  # (B, T-1, 4) m/s
         in_contact = gt[:, :-1, contact_sl][..., foot_channels] > 0.5
         pair_valid = valid[:, 1:] & valid[:, :-1]
         terms["foot_skate"] = _masked_mean(speed, in_contact & pair_valid[..., None])
