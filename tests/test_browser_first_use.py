@@ -127,6 +127,7 @@ def test_the_estimated_body_is_drawn_over_the_detected_person(page, studio):
     overlays = list((work / "runs").rglob("overlay.mp4"))  # runs/<page>/<run>/ (app.outputs)
     assert overlays
     overlay = max(overlays, key=lambda p: p.stat().st_mtime)
+    run = overlay.parent
     source = EXAMPLES / "media" / "mannequin.mp4"
     obs = extract_video(source, fps=30.0)
     # frames where the person's pelvis is in the picture (both hips detected: the example's mannequin
