@@ -125,7 +125,7 @@ class OutputStore:
 
     def disk_bytes(self) -> int:
         """Bytes of every file under the root."""
-        return _folder_bytes(self.root)
+        return folder_bytes(self.root)
 
     @property
     def sessions(self) -> int:
@@ -163,7 +163,7 @@ class OutputStore:
                 self._remove_session(key)
         total = self.disk_bytes()
         for folders, remove in self._evictable() if total > r.max_bytes else []:
-            total -= sum(_folder_bytes(f) for f in folders)
+            total -= sum(folder_bytes(f) for f in folders)
             remove()
             if total <= r.max_bytes:
                 break
@@ -226,7 +226,7 @@ def _key(session: str) -> str:
     return "s-" + hashlib.sha256(session.encode("utf-8", "replace")).hexdigest()[:16]
 
 
-def _folder_bytes(folder: Path) -> int:
+def folder_bytes(folder: Path) -> int:
     """Bytes of the files under ``folder`` (files that vanish while counting count as 0)."""
     total = 0
     for parent, _dirs, files in os.walk(folder):

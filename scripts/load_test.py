@@ -37,6 +37,9 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from app.outputs import folder_bytes  # noqa: E402 (the repository root on the path first)
+
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 QUEUE_SIZE = 16  # as in app.py
@@ -88,14 +91,7 @@ def _tree_rss_mb(pid: int) -> float:
 
 def _disk_mb(root: Path) -> float:
     """MiB of the files under ``root`` (files removed while counting count as 0)."""
-    total = 0
-    for parent, _dirs, files in os.walk(root):
-        for name in files:
-            try:
-                total += os.stat(os.path.join(parent, name)).st_size
-            except OSError:
-                pass
-    return total / 2**20
+    return folder_bytes(root) / 2**20
 
 
 def _run_folders(tmp: Path) -> int:

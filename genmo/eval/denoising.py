@@ -24,6 +24,7 @@ from genmo.data.corpus import Corpus
 from genmo.data.dataset import MotionWindows
 from genmo.data.training import WindowCollator
 from genmo.diffusion.schedule import NoiseSchedule
+from genmo.model.batch import batch_to
 from genmo.motion.representation import WORLD_FIELDS, field_mask
 
 PROFILE_STEPS = (1, 10, 100, 300, 500, 999)
@@ -60,13 +61,9 @@ def evaluate_denoising(pipe, corpus: Corpus, settings: DenoisingSettings = Denoi
     counts = [0] * len(settings.steps)
     model = pipe.model
     for start in range(0, len(picks), settings.batch_size):
-        batch = collate([windows[i] for i in picks[start:start + settings.batch_size]])
-        batch = {k: v for k, v in batch.items()}
-        x0 = batch["x0"].to(pipe.device)
-        mask = batch["valid"][..., None].to(pipe.device) & world.to(pipe.device)
-        cond = {k: v.to(pipe.device) if isinstance(v, torch.Tensor) else
-                ({kk: vv.to(pipe.device) for kk, vv in v.items()} if isinstance(v, dict) else v)
-                for k, v in batch.items()}
+        cond = batch_to(collate([windows[i] for i in picks[start:start + settings.batch_size]]), pipe.device)
+        x0 = cond["x0"]
+        mask = cond["valid"][..., None] & world.to(pipe.device)
         n = x0.shape[0]
         for j, t in enumerate(settings.steps):
             tt = torch.full((n,), int(t), dtype=torch.long, device=pipe.device)
