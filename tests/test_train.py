@@ -57,7 +57,7 @@ def test_perfect_prediction_has_zero_reconstruction_and_reprojection(data) -> No
     batch = dict(batch, has_2d_orig=batch["has_2d"], kp2d_target=batch["cond"]["kp2d"],
                  kp2d_mask_target=batch["cond_mask"]["kp2d"])
     terms = loss.reconstruction_terms(batch["x0"], batch, batch["has_3d"])
-    for name in ("simple", "joints_world", "joints_cam", "contacts"):
+    for name in ("simple", "joints_world", "joints_cam", "contacts", "joints_vel"):
         assert terms[name].item() == pytest.approx(0.0, abs=1e-8), name
     assert loss.reprojection_term(batch["x0"], batch, batch["has_2d"]).item() < 1e-6
     wrong = batch["x0"] + 0.5
@@ -76,6 +76,42 @@ def test_loss_masks_exclude_2d_only_samples_from_3d_terms(data) -> None:
     terms = loss.reconstruction_terms(garbage, batch, batch["has_3d"])
     assert terms["simple"].item() == pytest.approx(0.0, abs=1e-8)
     assert terms["joints_world"].item() == pytest.approx(0.0, abs=1e-8)
+
+
+def test_velocity_term_sees_jitter_that_a_constant_offset_does_not_have(data) -> None:
+    cfg = tiny_config()
+    loss = DualModeLoss(GenmoDenoiser(cfg.model), cfg, NoiseSchedule(), data.normalizer)
+    batch = first_batch(data)
+    batch = dict(batch, has_2d_orig=batch["has_2d"])
+    offset = batch["x0"] + 0.3  # the same pose error on every frame
+    jitter = batch["x0"] + 0.3 * torch.tensor([1.0, -1.0]).repeat(8).view(1, 16, 1)  # alternating
+    smooth, noisy = (loss.reconstruction_terms(x, batch, batch["has_3d"]) for x in (offset, jitter))
+    ratio = {name: terms["joints_vel"].item() / terms["joints_local"].item()
+             for name, terms in (("smooth", smooth), ("noisy", noisy))}
+    assert smooth["joints_local"].item() > 1e-5
+    assert ratio["noisy"] > 1.0 > 10 * ratio["smooth"], ratio
+
+
+def test_small_t_weight_is_the_truncated_v_loss_weight(data) -> None:
+    schedule = NoiseSchedule()
+    t = torch.tensor([0, 100, 500, 999])
+    off = DualModeLoss(GenmoDenoiser(tiny_config().model), tiny_config(), schedule, data.normalizer)
+    assert off.timestep_weight(t, torch.zeros(4)) is None
+    cfg = tiny_config(small_t_weight_cap=5.0)
+    weight = DualModeLoss(GenmoDenoiser(cfg.model), cfg, schedule, data.normalizer).timestep_weight(t, torch.zeros(4))
+    abar = schedule.alphas_cumprod[t]
+    assert weight[0].item() == pytest.approx(5.0) and weight[1].item() == pytest.approx(5.0)
+    assert weight[2].item() == pytest.approx(float(1 / (1 - abar[2])), rel=1e-5)
+    assert 1.0 <= weight[3].item() < 1.01
+    with pytest.raises(Exception, match="small_t_weight_cap"):
+        tiny_config(small_t_weight_cap=0.5).validate()
+    # a weight of 2 on every sample doubles every generation term
+    batch = dict(first_batch(data), has_2d_orig=first_batch(data)["has_2d"])
+    wrong = batch["x0"] + 0.2
+    plain = off.reconstruction_terms(wrong, batch, batch["has_3d"])
+    doubled = off.reconstruction_terms(wrong, batch, batch["has_3d"], torch.full((12,), 2.0))
+    for name in ("simple", "joints_local", "joints_vel", "transl", "contacts"):
+        assert doubled[name].item() == pytest.approx(2 * plain[name].item(), rel=1e-5), name
 
 
 @pytest.mark.parametrize("mode,prefixes", [("dual", {"est", "gen"}), ("diffusion_only", {"gen"}),
@@ -155,6 +191,20 @@ def test_trainer_checkpoints_resume_and_loads(tmp_path, data) -> None:
     assert loaded_cfg.model == cfg.model and torch.equal(norm.mean, data.normalizer.mean)
     out = DDIMSampler(model, NoiseSchedule()).sample(first_batch(val, 1), steps=2)
     assert out.shape == (1, 16, cfg.model.motion_dim)
+
+
+def test_warm_start_copies_weights_into_model_and_ema_with_a_fresh_optimiser(tmp_path, data) -> None:
+    cfg = tiny_config(batch_size=4, val_every=2, ckpt_every=2, log_every=1, warmup_steps=1)
+    first = Trainer(cfg, data, None, tmp_path / "a", data.normalizer, progress=False)
+    first.fit(2)
+    second = Trainer(cfg, data, None, tmp_path / "b", data.normalizer, progress=False)
+    assert not torch.equal(second.model.in_proj.weight, first.ema.in_proj.weight)
+    second.warm_start(tmp_path / "a")
+    assert torch.equal(second.model.in_proj.weight, first.ema.in_proj.weight)
+    assert torch.equal(second.ema.in_proj.weight, first.ema.in_proj.weight)
+    assert second.step == 0 and not second.optimizer.state
+    with pytest.raises(ValueError, match="no weights"):
+        second.warm_start(tmp_path / "missing")
 
 
 def _cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:

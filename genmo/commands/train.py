@@ -1,4 +1,5 @@
-"""`python -m genmo train --config CONFIG (--data DIR | --synthetic N) --out RUN_DIR [--steps N] [--resume]`.
+"""`python -m genmo train --config CONFIG (--data DIR | --synthetic N) --out RUN_DIR [--steps N]
+[--resume | --init CHECKPOINT]`.
 
 Multi-process: `torchrun --nproc_per_node 2 -m genmo train ...` (gloo on CPU, nccl on GPU).
 """
@@ -21,7 +22,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     src.add_argument("--synthetic", type=int, metavar="N", help="train on N synthetic samples (smoke test)")
     p.add_argument("--out", type=Path, required=True, help="run folder for checkpoints and logs")
     p.add_argument("--steps", type=int, help="total steps (default: train.steps of the config)")
-    p.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    start = p.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    start.add_argument("--init", type=Path, metavar="CHECKPOINT",
+                       help="start from this checkpoint's weights and normaliser (fine-tuning; fresh optimiser)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
@@ -59,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
         if not (args.out / NORMALIZER_FILE).is_file():
             raise UserInputError(f"--resume: no checkpoint in {args.out}")
         normalizer = Normalizer.load(args.out / NORMALIZER_FILE)
+    elif args.init is not None:
+        if not (args.init / NORMALIZER_FILE).is_file():
+            raise UserInputError(f"--init: no checkpoint in {args.init}")
+        normalizer = Normalizer.load(args.init / NORMALIZER_FILE)
     if args.synthetic is not None:
         train_set, val_set, normalizer, collate = _synthetic(args.synthetic, cfg, normalizer)
     else:
@@ -68,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.resume:
             trainer.resume()
+        elif args.init is not None:
+            trainer.warm_start(args.init)
         summary = trainer.fit(args.steps)
         if trainer.info.is_main:
             print(json.dumps({"out": str(args.out), **summary}))

@@ -25,7 +25,7 @@ COND_DIMS: dict[str, tuple[int, ...]] = {
 }
 TEXT_DIM = 384
 PREDICTIONS = ("x0", "v")
-LOSS_TERMS = ("simple", "joints_local", "transl", "joints_world", "joints_cam", "contacts", "foot_skate", "reproj")
+LOSS_TERMS = ("simple", "joints_local", "joints_vel", "transl", "joints_world", "joints_cam", "contacts", "foot_skate", "reproj")
 
 
 @dataclass
@@ -118,6 +118,7 @@ class TrainConfig:
         default_factory=lambda: {
             "simple": 1.0,
             "joints_local": 0.0,
+            "joints_vel": 0.0,
             "transl": 0.0,
             "joints_world": 10.0,
             "joints_cam": 10.0,
@@ -133,6 +134,7 @@ class TrainConfig:
     p_gen_drop_for_est: float = 0.0  # text and music removed for samples that keep their 2D, per sample
     two_d_prob: float = 0.5  # share of training windows observed by a virtual camera (estimation samples)
     balanced_sampling: bool = False  # draw windows with weight count(label) ** -0.5 instead of uniformly
+    small_t_weight_cap: float = 1.0  # generation terms weighted min(1 / (1 - alpha_bar_t), cap); 1 = off
 
     def validate(self) -> None:
         if self.mode not in ("dual", "diffusion_only", "regression_only"):
@@ -144,6 +146,8 @@ class TrainConfig:
                      "two_d_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise UserInputError(f"train.{name} must be a probability, got {getattr(self, name)}")
+        if self.small_t_weight_cap < 1.0:
+            raise UserInputError(f"train.small_t_weight_cap must be >= 1, got {self.small_t_weight_cap}")
         for name in ("steps", "batch_size", "seq_len", "val_every", "ckpt_every", "log_every"):
             if getattr(self, name) < 1:
                 raise UserInputError(f"train.{name} must be >= 1, got {getattr(self, name)}")

@@ -6,6 +6,7 @@
   prediction x̂_0 (estimation-guided generation) and only the 2D reprojection loss applies.
 Terms: simple (MSE on normalised x_0; camera fields only where has_2d); joints_local (MSE of the
 pelvis-relative joints posed with the root tilt only, so no heading or trajectory drift enters);
+joints_vel (MSE of those joints' frame-to-frame differences: high-frequency error, jitter);
 transl (L1 of the rolled-out pelvis path); joints_world (MSE of the world joints, trajectory
 included: the v1/v2 term, off in v3 configs); joints_cam (MSE of pelvis-relative camera-space
 joints); contacts (MSE on the contact channels); foot_skate (foot joint speed where the ground
@@ -63,9 +64,12 @@ def local_joints(x: Tensor, rest_joints: Tensor) -> Tensor:
     return joints
 
 
-def _masked_mean(err: Tensor, mask: Tensor) -> Tensor:
-    """Mean of err over the entries where mask is True (mask broadcast to err); 0 if none."""
+def _masked_mean(err: Tensor, mask: Tensor, weight: Tensor | None = None) -> Tensor:
+    """Mean of err over the entries where mask is True (mask broadcast to err); 0 if none.
+    weight (B,), if given, scales each sample's entries (the count of entries is not reweighted)."""
     mask = mask.expand_as(err)
+    if weight is not None:
+        err = err * weight.view(-1, *([1] * (err.ndim - 1)))
     total = torch.where(mask, err, torch.zeros_like(err)).sum()
     return total / mask.sum().clamp(min=1)
 
@@ -114,34 +118,39 @@ class DualModeLoss(nn.Module):
         return out
 
     # --- loss terms ----------------------------------------------------------------------
-    def reconstruction_terms(self, pred_n: Tensor, batch: dict, sample_mask: Tensor) -> dict[str, Tensor]:
-        """simple, joints_world, joints_cam, contacts, foot_skate for the samples in sample_mask (B,)."""
+    def reconstruction_terms(self, pred_n: Tensor, batch: dict, sample_mask: Tensor,
+                             weight: Tensor | None = None) -> dict[str, Tensor]:
+        """Every term but reproj for the samples in sample_mask (B,), each sample's errors scaled by
+        weight (B,) if given."""
         valid = batch["valid"] & sample_mask[:, None]  # (B, T)
         cam_ok = batch["has_2d_orig"][:, None, None] | ~self.camera_dims  # (B, 1, D)
-        terms = {"simple": _masked_mean((pred_n - batch["x0"]) ** 2, valid[..., None] & cam_ok)}
+        terms = {"simple": _masked_mean((pred_n - batch["x0"]) ** 2, valid[..., None] & cam_ok, weight)}
         pred = self.normalizer.denormalize(pred_n)
         gt = self.normalizer.denormalize(batch["x0"])
         rest = batch["rest_joints"]
         dp, dg = decode(pred, rest), decode(gt, rest)
-        terms["joints_world"] = _masked_mean((dp["joints_world"] - dg["joints_world"]) ** 2, valid[..., None, None])
+        terms["joints_world"] = _masked_mean((dp["joints_world"] - dg["joints_world"]) ** 2, valid[..., None, None],
+                                             weight)
         rel = local_joints(pred, rest) - local_joints(gt, rest)
-        terms["joints_local"] = _masked_mean(rel ** 2, valid[..., None, None])
-        terms["transl"] = _masked_mean((dp["root_pos"] - dg["root_pos"]).abs(), valid[..., None])
+        terms["joints_local"] = _masked_mean(rel ** 2, valid[..., None, None], weight)
+        pair_valid = valid[:, 1:] & valid[:, :-1]
+        terms["joints_vel"] = _masked_mean((rel[:, 1:] - rel[:, :-1]) ** 2, pair_valid[..., None, None], weight)
+        terms["transl"] = _masked_mean((dp["root_pos"] - dg["root_pos"]).abs(), valid[..., None], weight)
         rel_p = dp["joints_cam"] - dp["joints_cam"][..., :1, :]
         rel_g = dg["joints_cam"] - dg["joints_cam"][..., :1, :]
         cam_valid = valid & batch["has_2d_orig"][:, None]
-        terms["joints_cam"] = _masked_mean((rel_p - rel_g) ** 2, cam_valid[..., None, None])
+        terms["joints_cam"] = _masked_mean((rel_p - rel_g) ** 2, cam_valid[..., None, None], weight)
         contact_sl = LAYOUT["contacts"]
-        terms["contacts"] = _masked_mean((pred[..., contact_sl] - gt[..., contact_sl]) ** 2, valid[..., None])
+        terms["contacts"] = _masked_mean((pred[..., contact_sl] - gt[..., contact_sl]) ** 2, valid[..., None], weight)
         foot_channels = [CONTACT_JOINTS.index(j) for j in FOOT_JOINTS]
         feet = dp["joints_world"][..., list(FOOT_JOINTS), :]
         speed = (feet[:, 1:] - feet[:, :-1]).norm(dim=-1) * MODEL_FPS  # (B, T-1, 4) m/s
         in_contact = gt[:, :-1, contact_sl][..., foot_channels] > 0.5
-        pair_valid = valid[:, 1:] & valid[:, :-1]
-        terms["foot_skate"] = _masked_mean(speed, in_contact & pair_valid[..., None])
+        terms["foot_skate"] = _masked_mean(speed, in_contact & pair_valid[..., None], weight)
         return terms
 
-    def reprojection_term(self, pred_n: Tensor, batch: dict, sample_mask: Tensor) -> Tensor:
+    def reprojection_term(self, pred_n: Tensor, batch: dict, sample_mask: Tensor,
+                          weight: Tensor | None = None) -> Tensor:
         """MSE between projected predicted joints and visible observed 2D keypoints (normalised bbox coords)."""
         pred = self.normalizer.denormalize(pred_n)
         joints_cam = decode(pred, batch["rest_joints"])["joints_cam"][..., list(SMPL_FOR_COCO_BODY), :]
@@ -152,7 +161,7 @@ class DualModeLoss(nn.Module):
         # squared error up to REPROJ_HUBER, linear beyond: a joint projected far off (a nearly
         # degenerate camera early in training, or a high-noise step) cannot swamp the batch
         err = 2 * F.huber_loss(uv, kp[..., :2], reduction="none", delta=REPROJ_HUBER)
-        return _masked_mean(err, visible[..., None])
+        return _masked_mean(err, visible[..., None], weight)
 
     # --- one training step -----------------------------------------------------------------
     def forward(self, batch: dict) -> tuple[Tensor, dict[str, float]]:
@@ -206,11 +215,23 @@ class DualModeLoss(nn.Module):
         t = self.schedule.sample_timesteps(b, dev)
         x_t = self.schedule.q_sample(target, t, torch.randn_like(target))
         pred = model(x_t, t, dropped)
-        terms = self.reconstruction_terms(pred, dropped, has_3d)
+        weight = self.timestep_weight(t, pred)
+        terms = self.reconstruction_terms(pred, dropped, has_3d, weight)
         if use_2d:
-            terms["reproj"] = self.reprojection_term(pred, dropped, batch["has_2d_orig"])
+            terms["reproj"] = self.reprojection_term(pred, dropped, batch["has_2d_orig"], weight)
         add("gen", terms)
         return total, logs
+
+    def timestep_weight(self, t: Tensor, like: Tensor) -> Tensor | None:
+        """Per-sample weight min(1 / (1 - alpha_bar_t), train.small_t_weight_cap) of the generation
+        terms, or None when the cap is 1. An x_0 loss weighs the v / F output of an x_t-skip denoiser
+        by (1 - alpha_bar_t), so small t, where that output must cancel the remaining noise, is
+        barely trained; this is the v-prediction loss, truncated at the cap."""
+        cap = self.cfg.train.small_t_weight_cap
+        if cap <= 1.0:
+            return None
+        a = self.schedule.alpha_bar(t, t.to(like.dtype))
+        return (1.0 / (1.0 - a).clamp(min=1.0 / cap)).to(like.dtype)
 
     def estimation_input(self, x0: Tensor) -> Tensor:
         """x_{T-1} of the estimation pass: zeros or standard noise."""

@@ -155,6 +155,16 @@ class Trainer:
         state = json.loads((self.out / STATE_FILE).read_text())
         self.step, self.epoch = int(state["step"]), int(state["epoch"])
 
+    def warm_start(self, checkpoint: str | Path) -> None:
+        """Start from another run's or a shipped checkpoint's weights (its EMA weights where it has
+        them) with a fresh optimiser and LR schedule. The architecture must match this config's."""
+        folder = Path(checkpoint)
+        weights = folder / EMA_FILE if (folder / EMA_FILE).is_file() else folder / MODEL_FILE
+        if not weights.is_file():
+            raise ValueError(f"--init: no weights in {folder}")
+        load_weights(self.model, weights)
+        self.ema.load_state_dict(self.model.state_dict())
+
     def _log(self, record: dict) -> None:
         if self.info.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
