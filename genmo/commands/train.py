@@ -71,6 +71,12 @@ def run(args: argparse.Namespace) -> int:
         train_set, val_set, normalizer, collate = _synthetic(args.synthetic, cfg, normalizer)
     else:
         train_set, val_set, normalizer, collate = _real(args.data, cfg, normalizer)
+    if cfg.model.prediction == "wiener" and not cfg.model.skip_spectrum:
+        if args.synthetic is not None:
+            raise UserInputError("model.prediction 'wiener' needs model.skip_spectrum with --synthetic")
+        from genmo.data.training import measure_spectrum
+
+        cfg.model.skip_spectrum = measure_spectrum(train_set, collate)
     trainer = Trainer(cfg, train_set, val_set, args.out, normalizer, collate_fn=collate,
                       progress=not args.no_progress)
     try:

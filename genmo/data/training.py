@@ -123,6 +123,22 @@ def fit_normalizer(dataset: MotionWindows, collator: WindowCollator, windows: in
     return stats
 
 
+def measure_spectrum(dataset: MotionWindows, collator: WindowCollator, windows: int = 512, seed: int = 0) -> list[float]:
+    """The temporal power spectrum of normalised training motion (genmo.model.skip_filter), over a
+    random subset of full-length windows that a camera observed (so every field is meaningful)."""
+    from genmo.model.skip_filter import motion_spectrum
+
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(dataset), size=min(windows, len(dataset)), replace=False)
+    batches = []
+    for start in range(0, len(picks), 64):
+        items = [it for it in (dataset[int(i)] for i in picks[start : start + 64]) if it["has_2d"]]
+        if items:
+            x0 = collator.normalizer.normalize(collator.motion_vectors(items))
+            batches.append({"x0": x0, "valid": torch.from_numpy(np.stack([it["mask"] for it in items]))})
+    return motion_spectrum(batches)
+
+
 def training_sets(data_dir: Path, train_cfg: TrainConfig, normalizer: Normalizer | None):
     """(train set, val set, normaliser, collate_fn) for `genmo train --data DIR`."""
     seq_len = train_cfg.seq_len

@@ -24,7 +24,7 @@ COND_DIMS: dict[str, tuple[int, ...]] = {
     "video": (1024,),
 }
 TEXT_DIM = 384
-PREDICTIONS = ("x0", "v")
+PREDICTIONS = ("x0", "v", "wiener")
 LOSS_TERMS = ("simple", "joints_local", "joints_vel", "transl", "joints_world", "joints_cam", "contacts", "foot_skate", "reproj")
 
 
@@ -46,6 +46,10 @@ class ModelConfig:
     adaln: bool = False  # timestep + pooled text modulate every block (AdaLN-zero, as in DiT)
     prediction: str = "x0"  # "x0": the head is x_0; "v": x_0 = sqrt(abar) x_t + sqrt(1 - abar) head (a skip from x_t)
     text_layers: int = 0  # trainable transformer layers over the frozen text-encoder token states
+    # "wiener": x_0 = H_t * x_t + sqrt(1 - abar) head, H_t the Wiener filter of this temporal power
+    # spectrum of normalised motion (0 to 0.5 cycles/frame; genmo.model.skip_filter). Measured from
+    # the training set when a run starts with it empty.
+    skip_spectrum: list[float] = field(default_factory=list)
 
     def validate(self) -> None:
         if self.d_model % self.n_heads:
@@ -61,6 +65,8 @@ class ModelConfig:
             raise UserInputError(f"model.prediction must be one of {PREDICTIONS}, got {self.prediction!r}")
         if self.text_layers < 0:
             raise UserInputError(f"model.text_layers must be >= 0, got {self.text_layers}")
+        if self.skip_spectrum and (len(self.skip_spectrum) < 2 or min(self.skip_spectrum) < 0):
+            raise UserInputError("model.skip_spectrum: expected at least two non-negative powers")
 
 
 RETIRED_KEYS: dict[str, tuple[str, ...]] = {"diffusion": ("sample_steps", "guidance")}

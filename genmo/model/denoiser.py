@@ -18,6 +18,9 @@ v3 options (ModelConfig; all off reproduces the v1/v2 denoiser exactly):
   timestep-dependent weights of EDM's preconditioning in variance-preserving form (F is minus
   the v of v-prediction). At t = T-1 from zeros this is sqrt(1 - abar) F, so the estimation pass
   and in-painting are unchanged.
+- prediction "wiener": x_0 = H_t * x_t + sqrt(1 - abar_t) F, the scalar skip replaced by the
+  Wiener filter of motion's temporal spectrum (genmo.model.skip_filter): the skip keeps the slow
+  part of x_t and no longer passes its frame-to-frame noise into x_0.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genmo.diffusion.schedule import cosine_alphas_cumprod
+from genmo.model.skip_filter import apply_kernels, wiener_kernels
 from genmo.model.attention import (additive_mask, apply_rope_complex, chunked_window_attention, dense_attention,
                                    rope_rotation)
 from genmo.model.batch import check_conditions
@@ -187,10 +191,14 @@ class GenmoDenoiser(nn.Module):
         if cfg.adaln:
             self.text_pool = nn.Linear(d, d)
             self.modulation = nn.ModuleList(zero_init(nn.Linear(d, 6 * d)) for _ in range(cfg.n_layers))
-        if cfg.prediction == "v":
+        if cfg.prediction in ("v", "wiener"):
             abar = cosine_alphas_cumprod(num_timesteps).float()
             self.register_buffer("skip_scale", abar.sqrt(), persistent=False)
             self.register_buffer("out_scale", (1 - abar).sqrt(), persistent=False)
+        if cfg.prediction == "wiener":
+            if not cfg.skip_spectrum:
+                raise ValueError("model.prediction 'wiener' needs model.skip_spectrum (measured when training starts)")
+            self.register_buffer("skip_kernels", wiener_kernels(cfg.skip_spectrum, abar), persistent=False)
 
     def encode_text(self, batch: dict) -> Tensor:
         """Text token features (B, K, L, D): projection + positions, the trainable text layers, padding zeroed."""
@@ -260,7 +268,9 @@ class GenmoDenoiser(nn.Module):
             h = text_block(h, text, batch["text_token_mask"], omega)
             h = attn_block(h, rope, key_valid, attention, mod)
         out = self.head(self.out_norm(h))
+        tt = t.long()
         if self.cfg.prediction == "v":
-            tt = t.long()
             out = self.skip_scale[tt][:, None, None] * x_t + self.out_scale[tt][:, None, None] * out
+        elif self.cfg.prediction == "wiener":
+            out = apply_kernels(x_t, self.skip_kernels[tt]) + self.out_scale[tt][:, None, None] * out
         return out

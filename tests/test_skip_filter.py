@@ -1,0 +1,83 @@
+"""The Wiener skip (prediction "wiener"): its kernels, its filtering and the denoiser with it."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+from genmo.diffusion.ddim import DDIMSampler
+from genmo.diffusion.schedule import NoiseSchedule, cosine_alphas_cumprod
+from genmo.model import GenmoDenoiser
+from genmo.model.skip_filter import apply_kernels, motion_spectrum, wiener_kernels
+from tests.test_model import TINY, make_model, random_conditions
+
+ABAR = cosine_alphas_cumprod(1000).float()
+SLOW = [50.0, 5.0, 1.0, 0.1, 0.01, 0.01, 0.01, 0.01]  # power mostly at low frequencies, like motion
+
+
+def test_flat_spectrum_gives_the_scalar_v_skip() -> None:
+    kernels = wiener_kernels([1.0, 1.0, 1.0], ABAR)
+    centre = kernels.shape[1] // 2
+    assert torch.allclose(kernels[:, centre], ABAR.sqrt(), atol=1e-5)
+    assert kernels[:, :centre].abs().max() < 1e-5 and kernels[:, centre + 1:].abs().max() < 1e-5
+
+
+def test_slow_spectrum_removes_frame_to_frame_noise_more_as_t_grows() -> None:
+    kernels = wiener_kernels(SLOW, ABAR)
+    noise = torch.randn(1, 400, 3, generator=torch.Generator().manual_seed(0))
+    t_small, t_mid = 1, 250
+    rough = {t: float(apply_kernels(noise, kernels[t:t + 1]).diff(dim=1).std()) for t in (t_small, t_mid)}
+    plain = float(noise.diff(dim=1).std())
+    assert rough[t_mid] < 0.3 * math.sqrt(float(ABAR[t_mid])) * plain  # the scalar skip keeps sqrt(abar)
+    assert rough[t_mid] < 0.5 * rough[t_small]
+    # a constant signal passes with the Wiener DC gain (close to 1 / sqrt(abar) for strong DC power)
+    const = torch.ones(1, 50, 2)
+    gain = float(apply_kernels(const, kernels[t_mid:t_mid + 1]).mean())
+    p0 = SLOW[0] / (sum(SLOW) * 2 - SLOW[0] - SLOW[-1]) * (2 * len(SLOW) - 2)
+    expected = math.sqrt(float(ABAR[t_mid])) * p0 / (float(ABAR[t_mid]) * p0 + 1 - float(ABAR[t_mid]))
+    assert gain == pytest.approx(expected, rel=1e-3)
+
+
+def test_apply_kernels_per_sample_and_edges() -> None:
+    x = torch.randn(2, 7, 4)  # shorter than the kernel: edge frames are held
+    delta = torch.zeros(2, 61)
+    delta[0, 30], delta[1, 30] = 1.0, 2.0
+    out = apply_kernels(x, delta)
+    assert torch.allclose(out[0], x[0], atol=1e-6) and torch.allclose(out[1], 2 * x[1], atol=1e-6)
+
+
+def test_motion_spectrum_of_white_and_of_slow_signals() -> None:
+    gen = torch.Generator().manual_seed(1)
+    white = torch.randn(64, 120, 8, generator=gen)
+    valid = torch.ones(64, 120, dtype=torch.bool)
+    spec = motion_spectrum([{"x0": white, "valid": valid}])
+    assert len(spec) == 61 and max(spec) < 1.5 and min(spec) > 0.5
+    slow = torch.cumsum(white, dim=1) / 10  # a random walk: power falls with frequency
+    spec = motion_spectrum([{"x0": slow, "valid": valid}])
+    assert spec[1] > 100 * spec[-1]
+    with pytest.raises(ValueError, match="no window"):
+        motion_spectrum([{"x0": white, "valid": torch.zeros(64, 120, dtype=torch.bool)}])
+
+
+def test_wiener_denoiser_keeps_estimation_and_keyframes_exact() -> None:
+    cfg = dataclasses.replace(TINY, adaln=True, prediction="wiener", text_layers=1, skip_spectrum=SLOW)
+    model = make_model(cfg)
+    batch = random_conditions(2, 24)
+    zeros = torch.zeros(2, 24, cfg.motion_dim)
+    last = torch.tensor([999, 999])
+    with torch.no_grad():
+        est = model(zeros, last, batch)
+        model_v = GenmoDenoiser(dataclasses.replace(cfg, prediction="v"))
+        model_v.load_state_dict(model.state_dict())
+        assert torch.allclose(est, model_v(zeros, last, batch), atol=1e-6)  # skip of zeros is zero
+    known = torch.randn(1, 24, cfg.motion_dim)
+    mask = torch.zeros_like(known, dtype=torch.bool)
+    mask[:, 10] = True
+    keyed = random_conditions(1, 24, keys=(), texts=0)
+    out = DDIMSampler(model, NoiseSchedule()).sample(keyed, steps=5, seed=0, keyframes=known, keyframe_mask=mask)
+    assert torch.equal(out[mask], known[mask])
+    with pytest.raises(ValueError, match="skip_spectrum"):
+        GenmoDenoiser(dataclasses.replace(cfg, skip_spectrum=[]))
