@@ -262,5 +262,14 @@ def describe(spec: dict[str, Any], guard: PathGuard) -> tuple[bool, str]:
     counts = Counter(t.kind for t in parsed.tracks)
     if not counts:
         return True, f"{parsed.duration:g} s, empty: Generate makes unconditional motion"
-    parts = [f"{n} {KIND_NAMES[k]} clip{'s' if n != 1 else ''}" for k, n in counts.items()]
+    fast = sum(1 for t in parsed.tracks_of("video") if t.fast)
+    parts = [f"{n} {KIND_NAMES[k]} clip{'s' if n != 1 else ''}" + (fast_note(fast, n) if k == "video" else "")
+             for k, n in counts.items()]
     return True, f"{parsed.duration:g} s at {parsed.fps} fps: " + ", ".join(parts)
+
+
+def fast_note(fast: int, clips: int) -> str:
+    """The status's note on video clips set to the fast front end: " (fast)" when all are, " (k fast)" for some."""
+    if not fast:
+        return ""
+    return " (fast)" if fast == clips else f" ({fast} fast)"

@@ -376,20 +376,21 @@ def bench_pose(seconds: float | None) -> tuple[float | None, dict[str, Any]]:
     return timings["detect"] + timings["pose"], extra
 
 
-def bench_video_end_to_end(pipe: Any, folder: Path, seconds: float = 60.0) -> dict[str, Any]:
+def bench_video_end_to_end(pipe: Any, folder: Path, seconds: float = 60.0, options: Any = None) -> dict[str, Any]:
     """A ``seconds`` long 30 fps, 640x480 clip of one person (examples/media/mannequin.mp4 in a loop)
-    estimated end to end as `genmo estimate --fast --video` does (decode, front end, model, default steps)."""
+    estimated end to end as `genmo estimate --fast --video` does (decode, front end, model, default steps);
+    ``options``: the front-end levers (default FAST)."""
+    from genmo.conditions.frontend import FAST
     from genmo.conditions.video import extract_video
     from genmo.paths import repo_root
     from genmo.spec import spec_for_observation
 
+    options = options or FAST
     clip = looped_video(repo_root() / "examples" / "media" / "mannequin.mp4", folder / "loop.mp4",
                         int(seconds * MODEL_FPS), MODEL_FPS, (640, 480))
     extract_video(clip, duration=0.5)  # warm-up: loads BlazePose
-    from genmo.conditions.frontend import FAST
-
     spec = spec_for_observation("video", clip)
-    pipe.video_options = FAST
+    pipe.video_options = options
     try:
         start = time.perf_counter()
         result = pipe(spec)
@@ -397,7 +398,7 @@ def bench_video_end_to_end(pipe: Any, folder: Path, seconds: float = 60.0) -> di
     finally:
         pipe.video_options = None
     timings: dict[str, float] = {}
-    extract_video(clip, duration=10.0, timings=timings, options=FAST)
+    extract_video(clip, duration=10.0, timings=timings, options=options)
     return {f"video_{int(seconds)}s_end_to_end_s": total,
             f"video_{int(seconds)}s_parts_s": {k: round(v, 2) for k, v in result.timings.items()},
             "video_fast_ms_per_frame": {k: round(v, 2) for k, v in timings.items()}}

@@ -6,12 +6,13 @@
  "tracks": [
   {"kind": "text", "start": 0.0, "end": 4.0, "text": "a person walks forward"},
   {"kind": "music", "start": 4.0, "end": 8.0, "path": "song.wav", "offset": 0.0},
-  {"kind": "video", "start": 0.0, "end": 3.0, "path": "clip.mp4", "offset": 0.0},
+  {"kind": "video", "start": 0.0, "end": 3.0, "path": "clip.mp4", "offset": 0.0, "fast": false},
   {"kind": "keypoints2d", "start": 0.0, "end": 3.0, "path": "kp.npz"},
   {"kind": "keyframe", "time": 6.0, "path": "pose.npz", "frame": 0}]}
 ```
 
-Times are seconds on the output timeline; ``offset`` is where in the media file a clip starts.
+Times are seconds on the output timeline; ``offset`` is where in the media file a clip starts; a video
+clip's ``fast`` picks the faster-than-real-time front end (genmo.conditions.frontend.FAST).
 Relative paths resolve against the spec file's folder (or ``base_dir``). Validation raises
 ``SpecError`` with a one-line message naming the field, e.g.
 ``tracks[2] (music): end 3.0 must be greater than start 4.0``.
@@ -95,12 +96,14 @@ class MusicTrack:
 
 @dataclass
 class VideoTrack:
-    """A video clip of a person to estimate motion from, placed at [start, end)."""
+    """A video clip of a person to estimate motion from, placed at [start, end); ``fast``: observed with
+    the faster-than-real-time front end (less accurate, docs/performance.md) instead of every frame."""
 
     start: float
     end: float
     path: Path
     offset: float = 0.0
+    fast: bool = False
     kind: str = field(default="video", init=False)
 
 
@@ -137,7 +140,7 @@ _TRACK_CLASSES: dict[str, type] = {
 _TRACK_FIELDS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "text": (("start", "end", "text"), {}),
     "music": (("start", "end", "path"), {"offset": 0.0}),
-    "video": (("start", "end", "path"), {"offset": 0.0}),
+    "video": (("start", "end", "path"), {"offset": 0.0, "fast": False}),
     "keypoints2d": (("start", "end", "path"), {"offset": 0.0}),
     "keyframe": (("time", "path"), {"frame": 0}),
 }
@@ -334,6 +337,10 @@ def _parse_track(data: Any, index: int, duration: float, base_dir: Path | None, 
     if offset < 0:
         raise SpecError(f"{where}: offset must be >= 0, got {offset:g}")
     path = _parse_path(values["path"], kind, where, base_dir, check_files)
+    if kind == "video":
+        if not isinstance(values["fast"], bool):
+            raise SpecError(f"{where}: fast must be true or false, got {_show(values['fast'])}")
+        return VideoTrack(start=start, end=end, path=path, offset=offset, fast=values["fast"])
     return _TRACK_CLASSES[kind](start=start, end=end, path=path, offset=offset)
 
 

@@ -53,6 +53,11 @@ def keypoint_difference(obs: VideoObservation, ref: VideoObservation) -> float:
     return float(dist[seen].mean() * 100)
 
 
+def posed_share(options: FrontEndOptions, fps: float, frames: int) -> float:
+    """The share of ``frames`` source frames that BlazePose runs on."""
+    return sum(options.runs_on(options.pose_fps, fps, t) for t in range(frames)) / max(frames, 1)
+
+
 def estimate_joints(pipe, obs: VideoObservation, folder: Path, name: str) -> np.ndarray:
     """The model's 1-step estimate from an observation: joints (T, J, 3), root-relative."""
     from genmo.spec import spec_for_observation
@@ -93,7 +98,7 @@ def main() -> None:
                 obs = extract_video(clip, fps=info.fps, duration=seconds, timings=timings, options=options)
                 row = {"wall_s": round(time.perf_counter() - start, 2),
                        **{f"{k}_ms": round(v, 1) for k, v in timings.items()},
-                       "found_of_posed": round(float(obs.person_found.mean()) * options.stride(options.pose_fps, info.fps), 3)}
+                       "found_of_posed": round(float(obs.person_found.mean()) / posed_share(options, info.fps, obs.num_frames), 3)}
                 joints = estimate_joints(pipe, obs, Path(tmp), f"{clip.stem}-{len(rows)}")
                 if ref is None:
                     ref, ref_joints = obs, joints

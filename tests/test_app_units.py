@@ -97,6 +97,21 @@ def test_guarded_names_the_clip(tmp_path):
     assert ok and text == "8 s at 30 fps: 1 text clip, 1 music clip"
 
 
+def test_a_fast_video_clip_is_saved_described_and_reaches_the_pipeline(tmp_path):
+    spec = load_example("video_estimation")
+    spec["tracks"][0]["fast"] = True
+    guard = PathGuard([EXAMPLES_DIR])
+    assert describe(spec, guard) == (True, "3 s at 30 fps: 1 video clip (fast)")
+    twice = {**spec, "duration": 6.0, "tracks": [spec["tracks"][0], {**spec["tracks"][0], "start": 3.0, "end": 6.0, "fast": False}]}
+    assert describe(twice, guard)[1] == "6 s at 30 fps: 2 video clips (1 fast)"
+    assert validated_spec(guarded(spec, guard), RunSettings(5, 2.5, 0)).tracks_of("video")[0].fast is True
+    loaded = load_project(save_project(spec, tmp_path / "p.zip"), tmp_path / "out")
+    assert loaded["tracks"][0]["fast"] is True
+    plain = load_project(save_project(load_example("video_estimation"), tmp_path / "q.zip"), tmp_path / "out2")
+    assert plain["tracks"][0]["fast"] is False  # the default, written out on load
+    assert describe(plain, PathGuard([tmp_path / "out2"]))[1] == "3 s at 30 fps: 1 video clip"
+
+
 def test_media_checks(tmp_path):
     video = inspect_media(MEDIA / "mannequin.mp4", "video")
     assert video["width"] == 320 and abs(video["duration"] - 3.0) < 0.1

@@ -154,6 +154,22 @@ def test_clips_of_one_kind_cannot_overlap_but_text_can(page):
     assert m["start"] >= 0.0 and m["end"] - m["start"] == pytest.approx(5.0)
 
 
+def test_a_video_clip_switches_to_the_fast_front_end(page):
+    load_example(page, "video_estimation", 1)
+    page.locator(".gtl-clip.gtl-c-video").click()
+    box = page.locator(".gtl-f-fast input")
+    assert not box.is_checked()
+    box.check()
+    page.wait_for_function("JSON.parse(document.querySelector('.gtl').dataset.spec).tracks[0].fast === true")
+    wait_for_status(page, "3 s at 30 fps: 1 video clip (fast)")
+    assert page.locator(".gtl-clip.gtl-c-video .gtl-clip-label").inner_text().endswith("(fast)")
+    assert page.locator(".gtl-f-fast input").is_checked()
+    page.locator(".gtl-f-fast input").uncheck()  # the panel was redrawn: a new checkbox
+    page.wait_for_function("JSON.parse(document.querySelector('.gtl').dataset.spec).tracks[0].fast === false")
+    wait_for_status(page, example_status("video_estimation"))
+    assert page.errors == []
+
+
 def test_keyframe_diamond_from_the_pose_library(page):
     load_example(page, "text_only", 1)
     lane = visible_box(page.locator(".gtl-lane[data-kind='keyframe']"))

@@ -80,6 +80,7 @@ def test_round_trip_through_save_keeps_relative_paths(project: Path) -> None:
     assert load_spec(out).to_dict() == spec.to_dict()
     expected = copy.deepcopy(DESIGN_EXAMPLE)
     expected["tracks"][3]["offset"] = 0.0
+    expected["tracks"][2]["fast"] = False  # optional fields are written out
     assert written == expected
 
 
@@ -134,6 +135,9 @@ def test_issue_example_message() -> None:
         (_track(2, path="clip"), r"tracks\[2\] \(video\): unsupported file format '\(none\)'"),
         (_track(2, path=""), r"tracks\[2\] \(video\): path must be a non-empty string"),
         (_track(2, offset=-1), r"offset must be >= 0"),
+        (_track(2, fast="yes"), r"tracks\[2\] \(video\): fast must be true or false, got \"yes\""),
+        (_track(2, fast=1), r"fast must be true or false, got 1"),
+        (_track(1, fast=True), r"tracks\[1\] \(music\): unknown field 'fast'"),
         (_track(3, path="kp.json"), r"tracks\[3\] \(keypoints2d\): unsupported file format"),
         (_track(4, time=9.0), r"tracks\[4\] \(keyframe\): time 9 is outside"),
         (_track(4, frame=-1), r"frame must be >= 0"),
@@ -144,6 +148,18 @@ def test_bad_specs_name_the_field(data: dict, pattern: str) -> None:
     assert _error(data)
     with pytest.raises(SpecError, match=pattern):
         load_spec(data, check_files=False)
+
+
+def test_a_video_clip_can_ask_for_the_fast_front_end(project: Path) -> None:
+    from genmo.conditions.frontend import EVERY_FRAME, FAST
+    from genmo.conditions.video import clip_options
+
+    plain = load_spec(_track(2), base_dir=project).tracks_of("video")[0]
+    fast = load_spec(_track(2, fast=True), base_dir=project)
+    assert plain.fast is False and fast.tracks_of("video")[0].fast is True
+    assert fast.to_dict()["tracks"][2]["fast"] is True and load_spec(fast.to_dict()).tracks_of("video")[0].fast
+    assert clip_options(plain, None) == EVERY_FRAME and clip_options(plain, FAST) == FAST  # `estimate --fast`
+    assert clip_options(fast.tracks_of("video")[0], None) == FAST
 
 
 def test_missing_track_field() -> None:

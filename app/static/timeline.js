@@ -427,7 +427,7 @@ function renderClip(t, i, lane) {
   if (t.kind === "text") text = t.text || "(empty prompt)";
   else if (!t.path) text = "no file: select and upload";
   else if (m && m.status === "error") text = `${baseName(t.path)}: ${m.error}`;
-  else text = baseName(t.path) + (t.offset ? ` @${fmt(t.offset)}s` : "");
+  else text = baseName(t.path) + (t.offset ? ` @${fmt(t.offset)}s` : "") + (t.kind === "video" && t.fast ? " (fast)" : "");
   const label = el("span", "gtl-clip-label", text);
   if ((!t.path && t.kind !== "text") || (m && m.status === "error")) clip.classList.add("gtl-missing");
   clip.title = `${KIND_INFO[t.kind].label} ${fmt(t.start)}–${fmt(t.end)} s: ${text}`;
@@ -628,6 +628,19 @@ function numberField(labelText, value, min, max, onChange, cls) {
   return wrap;
 }
 
+function checkField(labelText, hint, value, onChange, cls) {
+  const wrap = el("label", "gtl-field gtl-check " + (cls || ""));
+  wrap.append(el("span", "gtl-field-label", labelText));
+  const line = el("span", "gtl-check-line");
+  const input = el("input");
+  input.type = "checkbox";
+  input.checked = value;
+  input.addEventListener("change", () => onChange(input.checked));
+  line.append(input, el("span", "gtl-check-hint", hint));
+  wrap.append(line);
+  return wrap;
+}
+
 function renderPanel() {
   const panel = el("div", "gtl-panel");
   if (selected === null || !state.tracks[selected]) {
@@ -667,6 +680,10 @@ function renderPanel() {
     }, "gtl-f-end"));
     if (t.kind !== "text") {
       fields.append(numberField("Offset in file (s)", t.offset || 0, 0, 1e5, (v) => { t.offset = round3(Math.max(0, v)); commit(); render(); }, "gtl-f-offset"));
+    }
+    if (t.kind === "video") {
+      fields.append(checkField("Fast video", "faster than real time, less accurate (pose at 15 Hz, camera at 10 Hz)",
+        t.fast === true, (on) => { t.fast = on; commit(); render(); }, "gtl-f-fast"));
     }
   }
   panel.append(fields);

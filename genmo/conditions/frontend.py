@@ -22,6 +22,7 @@ track is reported lost (person_found False, confidences 0).
 
 from __future__ import annotations
 
+import math
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -50,9 +51,15 @@ class FrontEndOptions:
     pose_tracking: bool = False
     threaded: bool = False  # measured slower on the loaded 2-core machine (docs/performance.md)
 
-    def stride(self, rate: float | None, src_fps: float) -> int:
-        """Every how many source frames a stage running at ``rate`` per second runs."""
-        return 1 if rate is None or rate <= 0 else max(1, int(round(src_fps / rate)))
+    @staticmethod
+    def runs_on(rate: float | None, src_fps: float, t: int) -> bool:
+        """Whether a stage running at ``rate`` per second runs on source frame ``t``: on every frame when
+        the rate is None or at least ``src_fps``, else on the frames where floor(t * rate / src_fps)
+        steps up (15 Hz of 30 fps: every 2nd frame; 20 Hz: 2 frames of 3)."""
+        if rate is None or rate <= 0 or rate >= src_fps or t <= 0:
+            return True
+        step = rate / src_fps
+        return math.floor(t * step + 1e-9) != math.floor((t - 1) * step + 1e-9)
 
 
 EVERY_FRAME = FrontEndOptions(pose_fps=None, camera_fps=None, detect_when_lost=False, pose_tracking=False,
@@ -133,8 +140,6 @@ class FrameObserver:
     def __init__(self, src_fps: float, options: FrontEndOptions = FAST, focal: float | None = None) -> None:
         self.options = options
         self.src_fps = float(src_fps)
-        self.pose_stride = options.stride(options.pose_fps, self.src_fps)
-        self.camera_stride = options.stride(options.camera_fps, self.src_fps)
         self.focal = focal
         self.clock = {"detect": 0.0, "pose": 0.0, "vo": 0.0}
         self.image_size: tuple[int, int] | None = None
@@ -161,7 +166,8 @@ class FrameObserver:
             self.focal = float(self.focal) if self.focal is not None else default_focal(self.image_size)
             self._camera = CameraRotationTracker(self.focal, self.image_size)
         kp = None
-        if t % self.pose_stride == 0:
+        options = self.options
+        if options.runs_on(options.pose_fps, self.src_fps, t):
             kp = self._pose(frame, t)
             if not self._tracker.accept(kp):
                 kp = None
@@ -169,7 +175,7 @@ class FrameObserver:
         box = self._tracker.box
         self._boxes.append(box if box is not None else np.full(4, np.nan, np.float32))
         self._found.append(kp is not None)
-        if t % self.camera_stride == 0:
+        if options.runs_on(options.camera_fps, self.src_fps, t):
             self._camera_step(t, frame, None if box is None else box.copy())
         return kp
 

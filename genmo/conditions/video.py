@@ -4,7 +4,8 @@ Frames are decoded (genmo.videofile: OpenCV, falling back to imageio-ffmpeg) in 
 and fed in order to the per-frame front end (genmo.conditions.frontend: person tracking,
 BlazePose, camera rotation) with its speed levers (FrontEndOptions): EVERY_FRAME by default
 (pose and camera on every frame), FAST for faster than real time at an accuracy cost
-(docs/performance.md).
+(docs/performance.md), per clip with the spec's ``fast`` or for every clip with the pipeline's
+``video_options``.
 Intrinsics: focal = max(w, h) pixels (about 53 degrees field of view) unless ``focal`` is
 given; principal point at the image centre.
 """
@@ -18,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from genmo.conditions.frontend import EVERY_FRAME, FrameObserver, FrontEndOptions
+from genmo.conditions.frontend import EVERY_FRAME, FAST, FrameObserver, FrontEndOptions
 from genmo.conditions.keypoints2d import add_observation
 from genmo.conditions.observation import VideoObservation, resample_observation
 from genmo.constants import MODEL_FPS, frame_at
@@ -111,9 +112,15 @@ def extract_video(path: str | Path, fps: float = MODEL_FPS, offset: float = 0.0,
     return resample_observation(obs, fps)
 
 
+def clip_options(track: VideoTrack, default: FrontEndOptions | None) -> FrontEndOptions:
+    """The front-end levers of a video clip: FAST when the clip asks for it, else ``default`` (the
+    pipeline's ``video_options``, e.g. `genmo estimate --fast`), else every frame."""
+    return FAST if track.fast else default or EVERY_FRAME
+
+
 def encode_tracks(tracks: list[VideoTrack], builder: ConditionBuilder, context: EncodeContext) -> None:
     """Video clips: the main person observed from ``offset`` for the clip's length, at MODEL_FPS."""
     for track in tracks:
         obs = extract_video(track.path, fps=MODEL_FPS, offset=track.offset, duration=track.end - track.start,
-                            progress=context.stage("video"), options=context.video_options or EVERY_FRAME)
+                            progress=context.stage("video"), options=clip_options(track, context.video_options))
         add_observation(builder, obs, frame_at(track.start))
