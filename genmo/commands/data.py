@@ -1,5 +1,5 @@
-"""`python -m genmo data {build,stats,import-bvh}`: build the training corpus, summarise it,
-retarget a BVH file to an SMPL-24 motion file."""
+"""`python -m genmo data {build,pack,stats,import-bvh}`: build the training corpus, pack it compactly
+for another machine, summarise it, retarget a BVH file to an SMPL-24 motion file."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from genmo.errors import UserInputError
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register `data` with its sub-subcommands."""
-    data = subparsers.add_parser("data", help="training data: build the corpus, stats, import BVH")
+    data = subparsers.add_parser("data", help="training data: build the corpus, pack it, stats, import BVH")
     sub = data.add_subparsers(dest="data_command", required=True)
     b = sub.add_parser("build", help="convert the motion sets into a cached SMPL-24 corpus")
     b.add_argument("--out", required=True, help="corpus folder to write")
@@ -23,6 +23,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--workers", type=int, default=2)
     b.add_argument("--no-music", action="store_true", help="skip music features")
     b.add_argument("--limit", type=int, default=None, help="at most this many clips per set (quick builds)")
+    k = sub.add_parser("pack", help="a compact copy of what training reads (motion + text states) for a GPU machine")
+    k.add_argument("--corpus", default=None, help="corpus folder (default: runs/corpus in the repository)")
+    k.add_argument("--out", required=True, help="pack folder to write")
+    k.add_argument("--texts-per-clip", type=int, default=None,
+                   help="keep at most this many sentences per clip, the most shared first (default: all)")
+    k.add_argument("--text-bits", type=int, choices=(16, 8), default=16,
+                   help="text states as float16, or as 8-bit codes with a per-dimension range")
     s = sub.add_parser("stats", help="print hours / clips / splits of a corpus")
     s.add_argument("--data", default=None, help="corpus folder (default: runs/corpus in the repository)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
@@ -60,6 +67,13 @@ def run(args: argparse.Namespace) -> int:
             raise UserInputError(f"unknown motion set(s) {', '.join(unknown)}; expected {', '.join(SOURCES)}")
         log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
         build_corpus(_data_root(args.data), Path(args.out), sources, max(1, args.workers), not args.no_music, args.limit, log)
+        return 0
+    if args.data_command == "pack":
+        from genmo.data.pack import build_pack
+
+        log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+        corpus = Path(args.corpus) if args.corpus else _default_corpus()
+        print(json.dumps(build_pack(corpus, Path(args.out), args.texts_per_clip, args.text_bits, log=log)))
         return 0
     if args.data_command == "stats":
         from genmo.data.corpus import corpus_stats, load_corpus

@@ -1,5 +1,5 @@
 """`python -m genmo train --config CONFIG (--data DIR | --synthetic N) --out RUN_DIR [--steps N]
-[--resume | --init CHECKPOINT]`.
+[--time-budget SECONDS] [--resume | --init CHECKPOINT]`.
 
 Multi-process: `torchrun --nproc_per_node 2 -m genmo train ...` (gloo on CPU, nccl on GPU).
 """
@@ -22,6 +22,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     src.add_argument("--synthetic", type=int, metavar="N", help="train on N synthetic samples (smoke test)")
     p.add_argument("--out", type=Path, required=True, help="run folder for checkpoints and logs")
     p.add_argument("--steps", type=int, help="total steps (default: train.steps of the config)")
+    p.add_argument("--time-budget", type=float, metavar="SECONDS",
+                   help="time the first steps, then train as many steps (at most --steps) as fit in SECONDS")
     start = p.add_mutually_exclusive_group()
     start.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     start.add_argument("--init", type=Path, metavar="CHECKPOINT",
@@ -58,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = GenmoConfig.load(args.config)
     if args.steps is not None and args.steps < 1:
         raise UserInputError(f"--steps must be >= 1, got {args.steps}")
+    if args.time_budget is not None and args.time_budget <= 0:
+        raise UserInputError(f"--time-budget must be > 0 seconds, got {args.time_budget:g}")
     normalizer = None
     if args.resume:
         if not (args.out / NORMALIZER_FILE).is_file():
@@ -84,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
             trainer.resume()
         elif args.init is not None:
             trainer.warm_start(args.init)
-        summary = trainer.fit(args.steps)
+        summary = trainer.fit(args.steps, budget_s=args.time_budget)
         if trainer.info.is_main:
             print(json.dumps({"out": str(args.out), **summary}))
     finally:

@@ -129,12 +129,14 @@ def build_corpus(data_root: Path, out: Path, sources: tuple[str, ...] = SOURCES,
 
 @dataclass
 class Corpus:
-    """A built corpus in memory: the index and the per-source arrays."""
+    """A built corpus in memory: the index and the per-source arrays (and, for a pack made by
+    genmo.data.pack, the file of its sentences' text-encoder states)."""
 
     root: Path
     clips: list[dict]
     arrays: dict[str, dict[str, np.ndarray]]
     build: dict
+    text_states: Path | None = None
 
     def clip_arrays(self, clip: dict) -> dict[str, np.ndarray]:
         """poses (N, 24, 3), trans (N, 3) and, where present, music (N, 35) + music_mask of one clip."""
@@ -148,7 +150,8 @@ class Corpus:
 
 
 def load_corpus(root: str | Path) -> Corpus:
-    """Read a corpus folder written by build_corpus; errors name the missing file."""
+    """Read a corpus folder written by build_corpus, or a pack of one (genmo.data.pack); errors
+    name the missing file."""
     root = Path(root)
     index_path = root / INDEX_NAME
     if not index_path.is_file():
@@ -156,6 +159,10 @@ def load_corpus(root: str | Path) -> Corpus:
     index = json.loads(index_path.read_text())
     if index.get("version") != VERSION:
         raise UserInputError(f"{index_path}: unsupported corpus version {index.get('version')!r}")
+    if "pack" in index:
+        from genmo.data.pack import load_pack
+
+        return load_pack(root, index)
     arrays = {}
     for source in sorted({c["source"] for c in index["clips"]}):
         path = root / f"{source}.npz"

@@ -101,6 +101,10 @@ class MotionWindows(Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
+    def reseed(self, seed: int) -> None:
+        """Restart the augmentation stream from ``seed`` (each data-loader worker calls this)."""
+        self.rng = np.random.default_rng(seed)
+
     def sample_weights(self, power: float = 0.5) -> np.ndarray:
         """Per-window sampling weights count(label) ** -power (power 1 = every label equally often)."""
         labels = [window_label(self.clips[ci]) for ci, _ in self.items]

@@ -15,7 +15,9 @@ import torch
 from genmo.body.kinematics import forward_kinematics
 from genmo.conditions.keypoints2d import VideoObservation, condition_arrays
 from genmo.data.clip import default_rest_joints
+from genmo.data.corpus import load_corpus
 from genmo.data.dataset import MotionWindows
+from genmo.data.text_states import TextStateCache
 from genmo.model.batch import empty_conditions
 from genmo.model.config import TrainConfig
 from genmo.motion.normalizer import Normalizer
@@ -140,12 +142,15 @@ def measure_spectrum(dataset: MotionWindows, collator: WindowCollator, windows: 
 
 
 def training_sets(data_dir: Path, train_cfg: TrainConfig, normalizer: Normalizer | None):
-    """(train set, val set, normaliser, collate_fn) for `genmo train --data DIR`."""
+    """(train set, val set, normaliser, collate_fn) for `genmo train --data DIR`, DIR a corpus or a
+    pack of one (genmo.data.pack; its sentences' states then come from the pack, not the text model)."""
     seq_len = train_cfg.seq_len
-    train = MotionWindows(data_dir, "train", window=seq_len, stride=max(1, seq_len // 4), mirror_prob=0.5,
+    corpus = load_corpus(data_dir)
+    train = MotionWindows(corpus, "train", window=seq_len, stride=max(1, seq_len // 4), mirror_prob=0.5,
                           two_d_prob=train_cfg.two_d_prob)
-    val = MotionWindows(data_dir, "val", window=seq_len, stride=seq_len, seed=0, two_d_prob=train_cfg.two_d_prob)
-    collator = WindowCollator(None)
+    val = MotionWindows(corpus, "val", window=seq_len, stride=seq_len, seed=0, two_d_prob=train_cfg.two_d_prob)
+    encoder = TextStateCache.load(corpus.text_states) if corpus.text_states is not None else None
+    collator = WindowCollator(None, encoder)
     if normalizer is None:
         normalizer = fit_normalizer(train, collator)
     collator.normalizer = normalizer

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from genmo.device import pick_device
+
 
 @dataclass
 class DistInfo:
@@ -25,12 +27,14 @@ class DistInfo:
 
 
 def setup() -> DistInfo:
-    """Join the torchrun process group if WORLD_SIZE > 1 (nccl on GPU, gloo on CPU); pick the device."""
+    """Join the torchrun process group if WORLD_SIZE > 1 (nccl on GPU, gloo on CPU); pick the device
+    (genmo.device: CUDA when available, one GPU per local rank)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = torch.cuda.is_available()
-    device = torch.device(f"cuda:{local % torch.cuda.device_count()}") if use_cuda else torch.device("cpu")
+    device = pick_device()
+    use_cuda = device.type == "cuda"
     if use_cuda:
+        device = torch.device(f"cuda:{local % torch.cuda.device_count()}")
         torch.cuda.set_device(device)
     if world > 1 and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if use_cuda else "gloo")

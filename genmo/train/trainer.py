@@ -1,5 +1,6 @@
 """The training loop: AdamW, warm-up + cosine LR, EMA, gradient clipping, periodic validation,
-resumable checkpoints, a JSONL log and DistributedDataParallel under torchrun.
+resumable checkpoints, a JSONL log, DistributedDataParallel under torchrun and, in one process, a
+wall-clock budget that sets the step count (genmo.train.budget).
 
 Run folder layout:
     config.json, normalizer.safetensors        what the model needs at inference
@@ -21,7 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler, WeightedRandomSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler, WeightedRandomSampler, get_worker_info
 from tqdm import tqdm
 
 from genmo.diffusion.schedule import NoiseSchedule
@@ -31,6 +32,7 @@ from genmo.model.config import GenmoConfig
 from genmo.model.denoiser import GenmoDenoiser
 from genmo.motion.normalizer import Normalizer
 from genmo.train import ddp
+from genmo.train.budget import StepBudget, StepCosts
 from genmo.train.losses import DualModeLoss
 
 OPTIMIZER_FILE = "optimizer.pt"
@@ -65,6 +67,13 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
             continue
         (decay if param.ndim >= 2 and "invisible" not in name else exempt).append(param)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": exempt, "weight_decay": 0.0}]
+
+
+def _seed_worker(worker_id: int) -> None:
+    """Give each loader worker its own augmentation stream (forked workers would share one)."""
+    info = get_worker_info()
+    if info is not None and hasattr(info.dataset, "reseed"):
+        info.dataset.reseed(info.seed)
 
 
 def _batches(loader: DataLoader, start_epoch: int) -> Iterator[tuple[int, dict]]:
@@ -108,7 +117,8 @@ class Trainer:
             raise ValueError(f"training set has {len(train_set)} samples, fewer than one batch of {tc.batch_size}")
         pin = self.info.device.type == "cuda"
         self.train_loader = DataLoader(train_set, batch_size=per_rank, sampler=sampler, drop_last=True,
-                                       num_workers=tc.num_workers, collate_fn=collate_fn, pin_memory=pin)
+                                       num_workers=tc.num_workers, collate_fn=collate_fn, pin_memory=pin,
+                                       persistent_workers=tc.num_workers > 0, worker_init_fn=_seed_worker)
         self.val_loader = None
         if val_set is not None and len(val_set) > 0:
             self.val_loader = DataLoader(val_set, batch_size=per_rank, shuffle=False, num_workers=tc.num_workers,
@@ -196,10 +206,38 @@ class Trainer:
         return record["loss"]
 
     # --- loop ---------------------------------------------------------------------------
-    def fit(self, steps: int | None = None) -> dict:
-        """Train until `steps` (default train.steps) total steps; returns the last train/val losses."""
+    def _plan(self, budget: StepBudget, step_s: float) -> tuple[int, float | None]:
+        """Time one validation and one checkpoint, then set train.steps (which the LR schedule reads)
+        to the total that fits in the budget; returns it and the validation loss."""
+        t0 = time.monotonic()
+        val_loss = self.validate()
+        t1 = time.monotonic()
+        self.save()
+        total = budget.plan(self.step, StepCosts(step_s, t1 - t0, time.monotonic() - t1))
+        tc = self.cfg.train
+        tc.warmup_steps = min(tc.warmup_steps, max(1, total // 5))
+        self.wrapped.train()
+        return self._set_total(total, budget), val_loss
+
+    def _set_total(self, total: int, budget: StepBudget) -> int:
+        self.cfg.train.steps = total
+        self._log({"step": self.step, "split": "plan", "steps": total, "step_s": round(budget.costs.step_s, 4),
+                   "val_s": round(budget.costs.val_s, 3), "save_s": round(budget.costs.save_s, 3)})
+        return total
+
+    def fit(self, steps: int | None = None, budget_s: float | None = None) -> dict:
+        """Train until `steps` (default train.steps) total steps; returns the last train/val losses.
+
+        With ``budget_s`` the run times its first steps and then sets the total (at most `steps`) so
+        that training, validations and checkpoints end within ``budget_s`` seconds of this call
+        (genmo.train.budget); single process only."""
         tc = self.cfg.train
         total = steps if steps is not None else tc.steps
+        budget = None
+        if budget_s is not None:
+            if self.info.distributed:
+                raise ValueError("a time budget needs a single process (not torchrun)")
+            budget = StepBudget(budget_s, total, tc.val_every, tc.ckpt_every)
         self.wrapped.train()
         bar = tqdm(total=total, initial=self.step, desc="train", disable=not self.progress, dynamic_ncols=True)
         last_loss, val_loss = float("nan"), None
@@ -220,6 +258,11 @@ class Trainer:
             last_loss = ddp.mean_across(float(loss.detach()), self.info)
             bar.update(1)
             bar.set_postfix(loss=f"{last_loss:.4f}", lr=f"{self.scheduler.get_last_lr()[0]:.2e}")
+            if budget is not None and not budget.planned:
+                step_s = budget.probe_ended(self.step)
+                if step_s is not None:
+                    total, val_loss = self._plan(budget, step_s)
+                    bar.total = total
             if self.step % tc.log_every == 0 or self.step == total:
                 self._log({"step": self.step, "split": "train", "epoch": self.epoch, "loss": last_loss,
                            "grad_norm": float(grad_norm), "lr": self.scheduler.get_last_lr()[0],
@@ -228,6 +271,11 @@ class Trainer:
                 if self.info.is_main:
                     val_loss = self.validate()
                 ddp.barrier(self.info)
+                if budget is not None and budget.planned and self.step < total:
+                    refined = budget.refine(self.step)
+                    if refined != total:
+                        total = self._set_total(refined, budget)
+                        bar.total = total
             if self.step % tc.ckpt_every == 0 or self.step == total:
                 self.save()
                 ddp.barrier(self.info)
