@@ -52,7 +52,7 @@ def _real(data_dir: Path, cfg, normalizer):
 
 def run(args: argparse.Namespace) -> int:
     """Train; prints a JSON summary on stdout (main process)."""
-    from genmo.model.checkpoint import NORMALIZER_FILE
+    from genmo.model.checkpoint import CONFIG_FILE, NORMALIZER_FILE
     from genmo.model.config import GenmoConfig
     from genmo.motion.normalizer import Normalizer
     from genmo.train.trainer import Trainer
@@ -75,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         train_set, val_set, normalizer, collate = _synthetic(args.synthetic, cfg, normalizer)
     else:
         train_set, val_set, normalizer, collate = _real(args.data, cfg, normalizer)
+    if cfg.model.prediction == "wiener" and not cfg.model.skip_spectrum and args.resume:
+        cfg.model.skip_spectrum = GenmoConfig.load(args.out / CONFIG_FILE).model.skip_spectrum  # the run's own
     if cfg.model.prediction == "wiener" and not cfg.model.skip_spectrum:
         if args.synthetic is not None:
             raise UserInputError("model.prediction 'wiener' needs model.skip_spectrum with --synthetic")
