@@ -60,6 +60,7 @@ class RunOutput:
     video: Path | None
     motion: Path
     glb: Path | None = None
+    orbit: tuple[float, float, float] | None = None  # the 3D viewer's camera (alpha, beta degrees, radius m)
     overlay: Path | None = None
     bvh: Path | None = None
     masks_png: Path | None = None
@@ -149,6 +150,10 @@ class Generator:
             _check(cancel)
             report(0.8, "exporting GLB")
             out.glb = _export_glb(result.motion, folder / "motion.glb")
+            if out.glb is not None:
+                from genmo.export.framing import viewer_orbit
+
+                out.orbit = viewer_orbit(result.motion)
         return SampledRun(spec, result, folder, out)
 
     def render(self, sampled: SampledRun, progress: ProgressFn | None = None,

@@ -318,7 +318,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
                 video: gr.update(value=_path(first.video), label=render_label),
                 overlay: gr.update(value=str(first.overlay) if first.overlay else None, visible=first.overlay is not None),
                 masks: gr.update(value=str(first.masks_png) if first.masks_png else None, visible=bool(researcher_mode)),
-                viewer: str(first.glb) if first.glb else None,
+                viewer: _viewer_update(first),
                 downloads: [f for o in outs for f in _downloads(o)],
                 gen_msg: message("ok", text),
                 seed: base_seed,
@@ -334,7 +334,7 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
             """What ``generate`` shows once the first sample's GLB exists: the 3D viewer and downloads only."""
             seconds = out.timings.get("generate_s", 0.0)
             text = f"3D motion ready in {seconds:.1f} s ({out.settings.label}); rendering the video…"
-            return {viewer: str(out.glb), downloads: _downloads(out), gen_msg: message("info", text), seed: seed_used}
+            return {viewer: _viewer_update(out), downloads: _downloads(out), gen_msg: message("info", text), seed: seed_used}
 
         generate_btn.click(
             generate, [timeline, steps, guidance, seed, random_seed, samples, researcher],
@@ -403,6 +403,14 @@ def build_studio(checkpoint: Path | None = None, pipeline: Any = None, work_dir:
 
 def _path(path: Path | None) -> str | None:
     return str(path) if path is not None else None
+
+
+def _viewer_update(out: RunOutput) -> dict:
+    """The 3D viewer showing the run's GLB, its orbit camera far enough back for the whole motion
+    at phone width too (Babylon's own framing crops a walking body in a narrow view)."""
+    if out.glb is None:
+        return gr.update(value=None)
+    return gr.update(value=str(out.glb), camera_position=out.orbit or (None, None, None))
 
 
 def _downloads(out: RunOutput) -> list[str]:

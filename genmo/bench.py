@@ -15,7 +15,7 @@ import resource
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -455,8 +455,67 @@ def bench_studio(pipe: Any, frames: int, repeats: int, folder: Path, size: tuple
         result = pipe(load_spec(request), steps=5, guidance=2.5, seed=0)
         render_result(result, folder / "render.mp4", width=size[0], height=size[1])
 
+    result = pipe(load_spec(request), steps=5, guidance=2.5, seed=0)
     return {"studio_generate_to_3d_ms": median_seconds(to_3d, repeats) * 1e3,
-            "studio_generate_to_video_ms": median_seconds(to_video, repeats) * 1e3}
+            "studio_generate_to_video_ms": median_seconds(to_video, repeats) * 1e3,
+            "studio_render_parts_ms": bench_render_parts(result.motion, size, repeats, folder)}
+
+
+def bench_render_parts(motion: Any, size: tuple[int, int], repeats: int, folder: Path) -> dict[str, float]:
+    """Where ``render_motion``'s time goes for one motion (follow camera, ground, shadow), median ms per part.
+
+    setup: camera path, renderer creation and release; skin: posed vertices (``motion_vertices``);
+    raster: ``BodyRenderer.render`` (GL body, ground, shadow, composite); encode: what writing the mp4
+    adds beyond making the frames (ffmpeg encodes in its own process while frames are made).
+    """
+    import torch
+
+    from genmo.body import load_body
+    from genmo.render import BodyRenderer, FollowView, follow_camera_poses, write_mp4
+    from genmo.render.motion_video import motion_vertices
+
+    body = load_body()
+    view = FollowView()
+    parts: dict[str, list[float]] = {"setup": [], "skin": [], "raster": [], "encode": []}
+
+    def once(record: bool) -> None:
+        spent = {"skin": 0.0, "raster": 0.0}
+        start = time.perf_counter()
+        with torch.no_grad():
+            joints = body(torch.as_tensor(motion.poses, dtype=torch.float32), torch.as_tensor(motion.betas),
+                          torch.as_tensor(motion.trans, dtype=torch.float32), with_vertices=False).joints.numpy()
+        cams = follow_camera_poses(joints[:, 0], motion.fps, view)
+        renderer = BodyRenderer(body.faces, int(body.weights.shape[0]), *size, shadows=True)
+        setup = time.perf_counter() - start
+
+        def frames() -> Iterator[np.ndarray]:
+            vertices = motion_vertices(motion, body)
+            for cam in cams:
+                a = time.perf_counter()
+                verts = next(vertices)
+                b = time.perf_counter()
+                frame = renderer.render(verts, cam, view.yfov_deg)
+                spent["skin"] += b - a
+                spent["raster"] += time.perf_counter() - b
+                yield frame
+
+        try:
+            a = time.perf_counter()
+            write_mp4(frames(), motion.fps, folder / "parts.mp4")
+            written = time.perf_counter() - a
+        finally:
+            a = time.perf_counter()
+            renderer.close()
+            setup += time.perf_counter() - a
+        if record:
+            for key, seconds in (("setup", setup), ("skin", spent["skin"]), ("raster", spent["raster"]),
+                                 ("encode", written - spent["skin"] - spent["raster"])):
+                parts[key].append(seconds * 1e3)
+
+    once(record=False)
+    for _ in range(max(1, repeats)):
+        once(record=True)
+    return {key: round(statistics.median(values), 1) for key, values in parts.items()}
 
 
 def run_bench(quick: bool = False, threads: int | None = None, checkpoint: Path | None = None,

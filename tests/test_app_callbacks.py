@@ -68,6 +68,8 @@ def test_3d_view_arrives_before_the_video(studio):
     assert "Generating" in _value(started[7])  # said at once, before anything is computed
     *_, glb, files, msg, seed = (_value(o) for o in first)
     assert Path(glb).suffix == ".glb" and Path(glb).stat().st_size > 1000
+    alpha, beta, radius = first[5]["camera_position"]  # the orbit that fits the whole motion (genmo.export.framing)
+    assert (alpha, beta) == (90.0, 75.0) and radius > 1.0
     assert "3D motion ready" in msg and "rendering the video" in msg and seed == 5
     assert not any(str(f).endswith(".mp4") for f in files)
     assert _value(last[0]).endswith(".mp4") and _value(last[5]) == glb and "Done in" in _value(last[7])

@@ -86,3 +86,10 @@ def test_folded_keypoint_embedder_equals_per_joint_embeddings():
     per_joint = visible * per_joint + (1 - visible) * emb.invisible
     reference = emb.out(per_joint.flatten(-2))
     assert torch.allclose(emb(kp), reference, atol=1e-5)
+
+
+def test_ground_texture_is_built_once_and_read_only() -> None:
+    colors, backdrop = ((0.9, 0.9, 0.9), (0.7, 0.7, 0.8)), (0.95, 0.95, 0.97)
+    first, second = GroundPainter(160, 120, colors, backdrop), GroundPainter(320, 240, list(colors), list(backdrop))
+    assert first._texture is second._texture and not first._texture.flags.writeable
+    assert GroundPainter(160, 120, colors, (0.5, 0.5, 0.5))._texture is not first._texture

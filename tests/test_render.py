@@ -15,7 +15,7 @@ import torch
 from genmo.body import DefaultBody
 from genmo.body.skeleton import joint_index
 from genmo.render import BodyRenderer, FollowView, follow_camera_poses, render_motion, write_mp4
-from genmo.render.renderer import BACKGROUND
+from genmo.render.renderer import BACKGROUND, SHADOW_STRENGTH, screen_box
 
 W, H = 320, 240
 
@@ -107,6 +107,57 @@ def test_ground_and_shadows_render(body: DefaultBody) -> None:
     assert darker.sum() > 200 and not darker[: H // 2].any()  # the shadow lies on the ground only
     with BodyRenderer(body.faces, body.num_vertices, W, H) as r, pytest.raises(ValueError, match="vertices"):
         r.render(verts[:10], cam)
+
+
+def test_screen_box_holds_every_body_pixel(renderer: BodyRenderer, body: DefaultBody) -> None:
+    verts = _standing(body)
+    for view in (FollowView(), FollowView(azimuth_deg=70, distance=2.0)):
+        cam = follow_camera_poses(verts.mean(0)[None], 30.0, view)[0]
+        mask = _body_mask(renderer.render(verts, cam, view.yfov_deg))
+        rows, cols = screen_box(verts, cam, np.radians(view.yfov_deg), W, H)
+        inside = np.zeros_like(mask)
+        inside[rows, cols] = True
+        assert mask.sum() > 100 and not (mask & ~inside).any()
+        assert inside.mean() < 0.5  # a box around the body, not the whole image
+
+
+def test_screen_box_out_of_view_and_through_the_near_plane(body: DefaultBody) -> None:
+    verts = _standing(body)
+    cam = follow_camera_poses(verts.mean(0)[None], 30.0)[0]
+    behind = cam.copy()
+    behind[:3, 3] = verts.mean(0) - 3.0 * cam[:3, 2]  # the camera looks away from the body
+    assert screen_box(verts, behind, np.radians(40.0), W, H) is None
+    aside = verts + 50.0 * cam[:3, 0]  # far to the camera's right
+    assert screen_box(aside, cam, np.radians(40.0), W, H) is None
+    inside = cam.copy()
+    inside[:3, 3] = verts.mean(0)  # some vertices in front, some behind: anything may show
+    assert screen_box(verts, inside, np.radians(40.0), W, H) == (slice(0, H), slice(0, W))
+
+
+def test_ground_render_matches_a_whole_image_composite(body: DefaultBody) -> None:
+    """The boxed draw gives the pixels of drawing the whole image and pasting the body over the ground."""
+    verts = _standing(body)
+    cam = follow_camera_poses(verts.mean(0)[None], 30.0, FollowView(azimuth_deg=-40))[0]
+    with BodyRenderer(body.faces, body.num_vertices, W, H, shadows=True) as r:
+        got = r.render(verts, cam)
+        color, depth = r._renderer.render(r.scene)  # the whole image, as pyrender draws it
+        expected = r._ground.paint(cam, np.radians(40.0))
+        r._ground.darken(expected, verts, r._light_dir, cam, np.radians(40.0), SHADOW_STRENGTH)
+        np.copyto(expected, color, where=(depth > 0)[..., None])
+    assert (depth > 0).sum() > 500 and np.array_equal(got, expected)
+
+
+def test_close_skips_a_full_garbage_collection(body: DefaultBody, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    collections = []
+    monkeypatch.setattr(gc, "collect", lambda *a: collections.append(a) or 0)
+    r = BodyRenderer(body.faces, body.num_vertices, W, H)
+    r.render(_standing(body), follow_camera_poses(np.zeros((1, 3)), 30.0)[0])
+    r.close()
+    r.close()
+    del r
+    assert collections == []
 
 
 def _tone(path: Path, seconds: float, rate: int = 16000) -> None:
