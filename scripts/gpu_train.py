@@ -1,6 +1,6 @@
 """The prepared GPU training run: train from a pack within a wall-clock budget, export the checkpoint.
 
-    python scripts/gpu_train.py --pack runs/pack --out OUT_DIR --budget-s 450 [--config configs/gpu-v3.json]
+    python scripts/gpu_train.py --pack runs/pack --out OUT_DIR --budget-s 450 [--config configs/gpu-v4.json]
         [--init CHECKPOINT] [--batch-size N] [--workers N] [--require-cuda]
 
 The budget covers the whole script, from its start (imports, reading the pack, fitting the normaliser)
@@ -48,7 +48,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--pack", type=Path, default=Path("runs/pack"), help="pack folder (python -m genmo data pack)")
     p.add_argument("--out", type=Path, required=True, help="folder for the exported checkpoint, log and summary")
     p.add_argument("--budget-s", type=float, required=True, help="wall-clock seconds for the whole script")
-    p.add_argument("--config", type=Path, default=Path("configs/gpu-v3.json"))
+    p.add_argument("--config", type=Path, default=Path("configs/gpu-v4.json"))
     p.add_argument("--init", type=Path, help="start from this checkpoint's weights and normaliser")
     p.add_argument("--run-dir", type=Path, help="training run folder (default: a temporary folder)")
     p.add_argument("--batch-size", type=int, help="override train.batch_size")
