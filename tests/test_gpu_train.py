@@ -25,7 +25,7 @@ def test_budgeted_run_on_a_pack_exports_a_loadable_checkpoint(tmp_path) -> None:
     out = tmp_path / "out"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     res = subprocess.run([sys.executable, "scripts/gpu_train.py", "--pack", str(tmp_path / "pack"), "--out", str(out),
-                          "--budget-s", "15", "--config", "configs/tiny.json", "--batch-size", "4", "--workers", "1",
+                          "--budget-s", "40", "--config", "configs/tiny.json", "--batch-size", "4", "--workers", "1",
                           "--run-dir", str(tmp_path / "run")],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
