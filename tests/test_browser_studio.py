@@ -71,9 +71,17 @@ def spec_of(page) -> dict:
 
 
 def visible_box(locator) -> dict:
-    """The element's bounding box after scrolling it into view (clicking an example button scrolls the page)."""
-    locator.scroll_into_view_if_needed()
-    return locator.bounding_box()
+    """The element's bounding box after scrolling it into view (clicking an example button scrolls the page).
+
+    The editor redraws its clips after every edit, so the element found may be replaced between the
+    scroll and the measurement (bounding_box() is then None): wait for the visible one, a few times."""
+    for _ in range(10):
+        locator.wait_for(state="visible")
+        locator.scroll_into_view_if_needed()
+        box = locator.bounding_box()
+        if box is not None:
+            return box
+    raise AssertionError(f"{locator} never stayed on the page long enough to be measured")
 
 
 def example_status(name: str) -> str:
