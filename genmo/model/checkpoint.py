@@ -83,6 +83,11 @@ def load_weights(module: nn.Module, path: str | Path) -> None:
                          f"unexpected {result.unexpected_keys[:3]})")
 
 
+def best_weights(folder: Path, ema: bool = True) -> Path:
+    """The weights file of a checkpoint or run folder: its EMA weights when present (and ema), else the raw ones."""
+    return folder / EMA_FILE if ema and (folder / EMA_FILE).is_file() else folder / MODEL_FILE
+
+
 def load_denoiser(folder: str | Path, ema: bool = True, device: str | torch.device = "cpu"
                   ) -> tuple[GenmoDenoiser, GenmoConfig, Normalizer]:
     """The denoiser (eval mode; EMA weights when present and ema=True), its config and normaliser."""
@@ -91,8 +96,7 @@ def load_denoiser(folder: str | Path, ema: bool = True, device: str | torch.devi
         raise UserInputError(f"{folder}: not a checkpoint folder (no {CONFIG_FILE})")
     cfg = GenmoConfig.load(folder / CONFIG_FILE)
     model = GenmoDenoiser(cfg.model, cfg.diffusion.num_timesteps)
-    weights = folder / EMA_FILE if ema and (folder / EMA_FILE).is_file() else folder / MODEL_FILE
-    load_weights(model, weights)
+    load_weights(model, best_weights(folder, ema))
     normalizer = Normalizer.load(folder / NORMALIZER_FILE)
     return model.to(device).eval(), cfg, normalizer
 
@@ -100,7 +104,7 @@ def load_denoiser(folder: str | Path, ema: bool = True, device: str | torch.devi
 def export_checkpoint(run_dir: str | Path, out_dir: str | Path, half: bool = True) -> Path:
     """Copy a training run's EMA weights (float16 when `half`), config and normaliser into a shippable folder."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
-    source = run_dir / EMA_FILE if (run_dir / EMA_FILE).is_file() else run_dir / MODEL_FILE
+    source = best_weights(run_dir)
     if not source.is_file() or not (run_dir / CONFIG_FILE).is_file():
         raise UserInputError(f"{run_dir}: not a training run folder (needs {CONFIG_FILE} and weights)")
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,12 @@ GRID = 512  # frequency grid the kernels are designed on
 HALF_TAPS = 30  # kernels have 2 * HALF_TAPS + 1 taps
 
 
+def _unit_mean(one_sided: torch.Tensor) -> torch.Tensor:
+    """A one-sided power spectrum (0 to 0.5 cycles per frame) scaled so its two-sided mean is 1."""
+    two_sided = torch.cat([one_sided, one_sided[1:-1].flip(0)])
+    return one_sided / two_sided.mean().clamp(min=1e-12)
+
+
 def wiener_kernels(spectrum: list[float], alphas_cumprod: Tensor, half_taps: int = HALF_TAPS) -> Tensor:
     """FIR kernels (num_timesteps, 2 * half_taps + 1) of H_t for a one-sided power spectrum given at
     evenly spaced frequencies from 0 to 0.5 cycles per frame (normalised here to a mean of 1)."""
@@ -28,8 +34,7 @@ def wiener_kernels(spectrum: list[float], alphas_cumprod: Tensor, half_taps: int
         raise ValueError("spectrum: expected at least two non-negative powers")
     freqs = torch.linspace(0.0, 0.5, GRID // 2 + 1, dtype=torch.float64)
     p_grid = torch.from_numpy(np.interp(freqs.numpy(), np.linspace(0.0, 0.5, len(p)), p.numpy()))
-    two_sided = torch.cat([p_grid, p_grid[1:-1].flip(0)])
-    p_grid = p_grid / two_sided.mean().clamp(min=1e-12)
+    p_grid = _unit_mean(p_grid)
     a = alphas_cumprod.to(torch.float64)[:, None]
     response = a.sqrt() * p_grid / (a * p_grid + (1 - a))  # (T, GRID/2 + 1)
     impulse = torch.fft.irfft(response, n=GRID, dim=-1)  # real and even: taps at 0, 1, ..., -1
@@ -63,6 +68,4 @@ def motion_spectrum(batches, bins: int = 61) -> list[float]:
         count += len(x)
     if total is None:
         raise ValueError("motion_spectrum: no window with every frame valid")
-    mean = total / count
-    two_sided = torch.cat([mean, mean[1:-1].flip(0)])
-    return [round(float(v), 6) for v in mean / two_sided.mean()]
+    return [round(float(v), 6) for v in _unit_mean(total / count)]

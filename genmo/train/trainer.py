@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from genmo.diffusion.schedule import NoiseSchedule
 from genmo.model.batch import batch_to
-from genmo.model.checkpoint import CONFIG_FILE, EMA_FILE, MODEL_FILE, NORMALIZER_FILE, load_weights
+from genmo.model.checkpoint import CONFIG_FILE, EMA_FILE, MODEL_FILE, NORMALIZER_FILE, best_weights, load_weights
 from genmo.model.config import GenmoConfig
 from genmo.model.denoiser import GenmoDenoiser
 from genmo.motion.normalizer import Normalizer
@@ -169,7 +169,7 @@ class Trainer:
         """Start from another run's or a shipped checkpoint's weights (its EMA weights where it has
         them) with a fresh optimiser and LR schedule. The architecture must match this config's."""
         folder = Path(checkpoint)
-        weights = folder / EMA_FILE if (folder / EMA_FILE).is_file() else folder / MODEL_FILE
+        weights = best_weights(folder)
         if not weights.is_file():
             raise ValueError(f"--init: no weights in {folder}")
         load_weights(self.model, weights)
