@@ -19,6 +19,7 @@ from tests.test_browser_studio import DOCS_IMAGES, HANG_GUARD_MS, UPLOAD_LIMIT, 
 
 WALK_M = 5.0
 PHONE = {"width": 390, "height": 844}
+SAMPLES = 12  # views of the canvas per test, spread over more than one loop of the walk
 HIDE_OVERLAYS = "#viewer label, #viewer .icon-button-wrapper { visibility: hidden !important; }"
 
 
@@ -94,9 +95,9 @@ def test_the_whole_walk_stays_in_the_3d_view(browser, url, viewport):
     label = page.locator("#viewer label").bounding_box()
     below_label = label["y"] + label["height"] - frame["y"]  # the label floats over the canvas's top left
     boxes = []
-    for _ in range(int(seconds / 0.4) + 4):  # over more than one loop of the animation
+    for _ in range(SAMPLES):  # spread over more than one loop of the animation
         boxes.append(_figure_box(canvas.screenshot()))
-        page.wait_for_timeout(400)
+        page.wait_for_timeout(round(1000 * (seconds + 1.0) / SAMPLES))
     seen = [b for b in boxes if b is not None]
     assert len(seen) == len(boxes), f"the body left the view in {len(boxes) - len(seen)} of {len(boxes)} frames"
     edge = 2

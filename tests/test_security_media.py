@@ -7,6 +7,7 @@ CLI, no traceback); a 20,000 x 20,000 image is refused from its header with no l
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import struct
@@ -188,10 +189,30 @@ def tiny_checkpoint(folder: Path) -> Path:
     return folder
 
 
-def _cli(*args: str) -> tuple[int, str]:
-    proc = subprocess.run([sys.executable, "-m", "genmo", *args], cwd=REPO, env=ENV, capture_output=True, text=True,
-                          timeout=300)
-    return proc.returncode, proc.stderr
+# One child process runs every CLI case through genmo.cli.main (torch is imported once, not once per
+# case); each case's exit code and stderr come back as one JSON line.
+_CLI_CASES = """
+import contextlib, io, json, sys
+from genmo.cli import main
+for args in json.loads(sys.stdin.read()):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            code = main(args)
+        except SystemExit as stop:
+            code = stop.code
+    print(json.dumps([code, err.getvalue()]), flush=True)
+"""
+
+
+def _cli_cases(cases: list[list[str]]) -> list[tuple[int, str]]:
+    """(exit code, stderr) of `genmo ARGS` for each case, in one separate process."""
+    proc = subprocess.run([sys.executable, "-c", _CLI_CASES], cwd=REPO, env=ENV, input=json.dumps(cases),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = [tuple(json.loads(line)) for line in proc.stdout.splitlines() if line.startswith("[")]
+    assert len(results) == len(cases), proc.stdout[-3000:]
+    return results
 
 
 @pytest.mark.slow
@@ -211,8 +232,7 @@ def test_cli_refuses_broken_media_with_one_line(tmp_path):
         spec.write_text('{"version": 1, "duration": 2.0, "tracks": [{"kind": "music", "start": 0, "end": 2, '
                         f'"path": "{files[name][1]}"}}]}}')
         cases.append(["generate", str(spec), "--out", str(tmp_path / "o.npz"), "--checkpoint", str(ckpt), "--steps", "1"])
-    for args in cases:
-        code, err = _cli(*args)
+    for args, (code, err) in zip(cases, _cli_cases(cases)):
         lines = err.strip().splitlines()
         assert code == 2, (args, err[-2000:])
         assert "Traceback" not in err and lines[-1].startswith("error: "), (args, err[-2000:])
