@@ -41,6 +41,18 @@ def test_slow_spectrum_removes_frame_to_frame_noise_more_as_t_grows() -> None:
     assert gain == pytest.approx(expected, rel=1e-3)
 
 
+def test_power_cap_one_never_skips_more_than_v_and_still_removes_fast_noise() -> None:
+    capped, free = wiener_kernels(SLOW, ABAR, power_cap=1.0), wiener_kernels(SLOW, ABAR)
+    const = torch.ones(1, 50, 2)
+    for t in (1, 250, 600, 900):
+        dc = float(apply_kernels(const, capped[t:t + 1]).mean())
+        assert dc == pytest.approx(math.sqrt(float(ABAR[t])), rel=1e-3)  # slow content: exactly the v skip
+        assert dc < float(apply_kernels(const, free[t:t + 1]).mean())  # the uncapped filter amplifies it
+    noise = torch.randn(1, 400, 3, generator=torch.Generator().manual_seed(0))
+    rough = float(apply_kernels(noise, capped[250:251]).diff(dim=1).std())
+    assert rough < 0.3 * math.sqrt(float(ABAR[250])) * float(noise.diff(dim=1).std())
+
+
 def test_apply_kernels_per_sample_and_edges() -> None:
     x = torch.randn(2, 7, 4)  # shorter than the kernel: edge frames are held
     delta = torch.zeros(2, 61)

@@ -50,6 +50,7 @@ class ModelConfig:
     # spectrum of normalised motion (0 to 0.5 cycles/frame; genmo.model.skip_filter). Measured from
     # the training set when a run starts with it empty.
     skip_spectrum: list[float] = field(default_factory=list)
+    skip_power_cap: float = 0.0  # > 0: the spectrum's powers clipped there (1: never more skip than "v")
 
     def validate(self) -> None:
         if self.d_model % self.n_heads:
@@ -67,6 +68,8 @@ class ModelConfig:
             raise UserInputError(f"model.text_layers must be >= 0, got {self.text_layers}")
         if self.skip_spectrum and (len(self.skip_spectrum) < 2 or min(self.skip_spectrum) < 0):
             raise UserInputError("model.skip_spectrum: expected at least two non-negative powers")
+        if self.skip_power_cap < 0:
+            raise UserInputError(f"model.skip_power_cap must be >= 0, got {self.skip_power_cap}")
 
 
 RETIRED_KEYS: dict[str, tuple[str, ...]] = {"diffusion": ("sample_steps", "guidance")}

@@ -198,7 +198,8 @@ class GenmoDenoiser(nn.Module):
         if cfg.prediction == "wiener":
             if not cfg.skip_spectrum:
                 raise ValueError("model.prediction 'wiener' needs model.skip_spectrum (measured when training starts)")
-            self.register_buffer("skip_kernels", wiener_kernels(cfg.skip_spectrum, abar), persistent=False)
+            self.register_buffer("skip_kernels", wiener_kernels(cfg.skip_spectrum, abar,
+                                                                power_cap=cfg.skip_power_cap), persistent=False)
 
     def encode_text(self, batch: dict) -> Tensor:
         """Text token features (B, K, L, D): projection + positions, the trainable text layers, padding zeroed."""

@@ -26,15 +26,21 @@ def _unit_mean(one_sided: torch.Tensor) -> torch.Tensor:
     return one_sided / two_sided.mean().clamp(min=1e-12)
 
 
-def wiener_kernels(spectrum: list[float], alphas_cumprod: Tensor, half_taps: int = HALF_TAPS) -> Tensor:
+def wiener_kernels(spectrum: list[float], alphas_cumprod: Tensor, half_taps: int = HALF_TAPS,
+                   power_cap: float = 0.0) -> Tensor:
     """FIR kernels (num_timesteps, 2 * half_taps + 1) of H_t for a one-sided power spectrum given at
-    evenly spaced frequencies from 0 to 0.5 cycles per frame (normalised here to a mean of 1)."""
+    evenly spaced frequencies from 0 to 0.5 cycles per frame (normalised here to a mean of 1).
+    ``power_cap`` > 0 clips the normalised powers at that value: with 1, no frequency passes more of
+    x_t than the scalar skip sqrt(abar), so the filter only removes noise where motion is weaker
+    than white noise (its high frequencies) and leaves the slow content to the network."""
     p = torch.as_tensor(spectrum, dtype=torch.float64)
     if p.ndim != 1 or len(p) < 2 or bool((p < 0).any()):
         raise ValueError("spectrum: expected at least two non-negative powers")
     freqs = torch.linspace(0.0, 0.5, GRID // 2 + 1, dtype=torch.float64)
     p_grid = torch.from_numpy(np.interp(freqs.numpy(), np.linspace(0.0, 0.5, len(p)), p.numpy()))
     p_grid = _unit_mean(p_grid)
+    if power_cap > 0:
+        p_grid = p_grid.clamp(max=power_cap)
     a = alphas_cumprod.to(torch.float64)[:, None]
     response = a.sqrt() * p_grid / (a * p_grid + (1 - a))  # (T, GRID/2 + 1)
     impulse = torch.fft.irfft(response, n=GRID, dim=-1)  # real and even: taps at 0, 1, ..., -1
