@@ -181,6 +181,17 @@ def test_eval_command_reports_bad_input(corpus_dir, tmp_path, capsys):
     assert "unknown task dance" in capsys.readouterr().err
 
 
+def test_eval_guidance_sets_every_generation_task_and_is_bounded(corpus_dir, capsys):
+    assert main(["eval", "--data", str(corpus_dir), "--tiny-random", "--quick", "--json", "--tasks", "music",
+                 "--guidance", "4"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["music"]["guidance"] == 4.0
+    assert {k: v["guidance"] for k, v in result["settings"].items() if "guidance" in v} == {
+        "text": 4.0, "music": 4.0, "multitext": 4.0, "behaviours": 4.0}
+    assert main(["eval", "--data", str(corpus_dir), "--tiny-random", "--guidance", "11"]) == 2
+    assert "--guidance must be in [0, 10]" in capsys.readouterr().err
+
+
 def test_missing_evaluator_skips_text_task_with_a_reason(corpus_dir, tmp_path, capsys):
     code = main(["eval", "--data", str(corpus_dir), "--tiny-random", "--quick", "--json", "--tasks", "text",
                  "--evaluator", str(tmp_path / "none")])

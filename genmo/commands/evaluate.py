@@ -38,6 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--smooth", type=float, metavar="SIGMA",
                    help="temporal smoothing of sampled motion in frames (default: the checkpoint's "
                         "diffusion.smooth_sigma; 0 = the raw sampler output)")
+    p.add_argument("--guidance", type=float, metavar="W",
+                   help="classifier-free guidance of every generation task (default: the sampler's, "
+                        "genmo.spec.DEFAULT_GUIDANCE); choose it on --split val")
     p.add_argument("--device", help="torch device (default: cuda when available)")
     p.add_argument("--train-evaluator", action="store_true",
                    help="train the text/motion evaluator on the TRAIN split, save it to --evaluator and exit")
@@ -52,9 +55,12 @@ def run(args: argparse.Namespace) -> int:
     from genmo.eval.report import markdown_report
     from genmo.eval.suite import evaluate, log, parse_tasks
     from genmo.model.config import MAX_SMOOTH_SIGMA
+    from genmo.spec import GUIDANCE_RANGE
 
     if args.smooth is not None and not 0.0 <= args.smooth <= MAX_SMOOTH_SIGMA:
         raise UserInputError(f"--smooth must be in [0, {MAX_SMOOTH_SIGMA:g}] frames, got {args.smooth}")
+    if args.guidance is not None and not GUIDANCE_RANGE[0] <= args.guidance <= GUIDANCE_RANGE[1]:
+        raise UserInputError(f"--guidance must be in [{GUIDANCE_RANGE[0]:g}, {GUIDANCE_RANGE[1]:g}], got {args.guidance}")
     evaluator_dir = args.evaluator or default_evaluator_dir()
     corpus = load_corpus(args.data)
     if args.train_evaluator:
@@ -74,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     if args.smooth is not None:
         pipe.smooth_sigma = args.smooth
     result = {"checkpoint": name, "corpus": str(args.data), "evaluator": str(evaluator_dir)}
-    result.update(evaluate(pipe, corpus, tasks, args.quick, evaluator_dir, seed=args.seed, split=args.split))
+    result.update(evaluate(pipe, corpus, tasks, args.quick, evaluator_dir, seed=args.seed, split=args.split,
+                           guidance=args.guidance))
     if args.plot and "denoising" in result:
         from genmo.eval.denoising import plot_profile
 

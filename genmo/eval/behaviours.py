@@ -29,7 +29,7 @@ class BehaviourSettings:
     seeds: tuple[int, ...] = (0, 1, 2)
     min_pass: int = 2
     steps: int = 10
-    guidance: float | None = None  # None: the checkpoint's default
+    guidance: float | None = None  # None: the sampler's default (genmo.spec.DEFAULT_GUIDANCE)
 
 
 class Kinematics:

@@ -16,6 +16,7 @@ from genmo.data.corpus import Corpus
 from genmo.eval import metrics as M
 from genmo.eval.common import ground_truth, split_clips
 from genmo.eval.text2motion import generate_from_texts
+from genmo.spec import DEFAULT_GUIDANCE
 
 
 @dataclass
@@ -25,7 +26,7 @@ class MultiTextSettings:
     window_frames: int = 60
     radius: int = 5
     steps: int = 50
-    guidance: float = 2.5
+    guidance: float = DEFAULT_GUIDANCE
     split: str = "test"  # "val" only to choose settings (e.g. smoothing), never to report
 
 

@@ -18,6 +18,7 @@ from genmo.conditions.music import BEAT_COLUMN
 from genmo.data.corpus import Corpus
 from genmo.eval import metrics as M
 from genmo.eval.common import decode_sample, ground_truth, padded_conditions, sample, split_clips
+from genmo.spec import DEFAULT_GUIDANCE
 
 
 @dataclass
@@ -25,7 +26,7 @@ class MusicSettings:
     segment_frames: int = 300
     segments_per_clip: int = 4
     steps: int = 50
-    guidance: float = 2.5
+    guidance: float = DEFAULT_GUIDANCE
     prompt: str = "a person dances"  # also generate this prompt with and without the song ("" = skip)
     split: str = "test"  # "val" only to choose settings (e.g. smoothing), never to report
 

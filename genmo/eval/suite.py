@@ -50,8 +50,9 @@ def parse_tasks(text: str) -> list[str]:
 
 
 def evaluate(pipe, corpus, tasks: list[str], quick: bool, evaluator_dir: Path, seed: int = 0, log=log,
-             split: str = "test") -> dict:
-    """Run the requested tasks; returns the result object (without checkpoint/corpus names)."""
+             split: str = "test", guidance: float | None = None) -> dict:
+    """Run the requested tasks; returns the result object (without checkpoint/corpus names).
+    ``guidance`` overrides every generation task's classifier-free guidance weight."""
     from dataclasses import asdict, replace
 
     from genmo.eval.behaviours import evaluate_behaviours
@@ -65,6 +66,9 @@ def evaluate(pipe, corpus, tasks: list[str], quick: bool, evaluator_dir: Path, s
 
     settings = {name: replace(value, split=split) if hasattr(value, "split") else value
                 for name, value in settings_for(quick).items()}
+    if guidance is not None:
+        settings = {name: replace(value, guidance=guidance) if hasattr(value, "guidance") else value
+                    for name, value in settings.items()}
     result: dict = {"split": split, "quick": quick, "seed": seed, "smooth_sigma": pipe.smooth_sigma,
                     "runtime_s": {}, "skipped": {},
                     "settings": {k: asdict(v) for k, v in settings.items()}}

@@ -19,6 +19,7 @@ from genmo.data.corpus import Corpus
 from genmo.eval import metrics as M
 from genmo.eval.common import decode_sample, ground_truth, padded_conditions, sample, split_clips
 from genmo.eval.evaluator import Evaluator, action_label
+from genmo.spec import DEFAULT_GUIDANCE
 
 R_BATCH = 32
 GEN_BATCH = 16
@@ -30,7 +31,7 @@ class TextSettings:
     clips: int = 320
     max_frames: int = 196
     steps: int = 50
-    guidance: float = 2.5
+    guidance: float = DEFAULT_GUIDANCE
     mm_texts: int = 10
     mm_generations: int = 5
     diversity_pairs: int = 300
