@@ -37,7 +37,9 @@ from genmo.model.checkpoint import load_denoiser
 from genmo.model.config import MAX_SMOOTH_SIGMA, GenmoConfig, ModelConfig
 from genmo.model.denoiser import GenmoDenoiser
 from genmo.motion import MOTION_DIM, Motion, Normalizer
+from genmo.motion.floor import floor_lift
 from genmo.motion.output import vectors_to_motion
+from genmo.motion.representation import LAYOUT
 from genmo.paths import CHECKPOINTS_HINT, default_checkpoint
 from genmo.spec import STEPS_RANGE, TimelineSpec
 
@@ -80,6 +82,7 @@ class GenmoPipeline:
         self.smooth_sigma = config.diffusion.smooth_sigma  # frames at the model rate; 0 = raw sampler output
         self.video_options: FrontEndOptions | None = None  # FrontEndOptions for video clips (None: every frame, the accurate path)
         self.eta = config.diffusion.eta  # DDIM stochasticity; 0 = deterministic
+        self.floor_lift = config.diffusion.floor_lift  # feet kept on or above the floor
         self._text_encoder = None
 
     @classmethod
@@ -163,7 +166,8 @@ class GenmoPipeline:
 
         keyframes: unnormalised known values (B, T, D) with keyframe_mask (B, T, D) bool, in-painted
         by the sampler; the output is smoothed over time by ``smooth`` frames (default
-        ``self.smooth_sigma``) with the keyframes kept exact; ``eta`` defaults to ``self.eta``.
+        ``self.smooth_sigma``) with the keyframes kept exact, then, with ``self.floor_lift``, lifted
+        where a foot sinks under the floor (genmo.motion.floor); ``eta`` defaults to ``self.eta``.
         """
         batch = batch_to(batch, self.device)
         known = None
@@ -175,4 +179,16 @@ class GenmoPipeline:
         if known is not None:
             x0 = warp_to_keyframes(x0, known, keyframe_mask)
         x0 = smooth_time(x0, self.smooth_sigma if smooth is None else smooth, batch["valid"], keep=keyframe_mask)
+        if self.floor_lift:
+            x0 = self._lift_feet(x0, batch["valid"], keyframe_mask)
         return self.normalizer.denormalize(x0.float().cpu())
+
+    def _lift_feet(self, x0: torch.Tensor, valid: torch.Tensor, keyframe_mask: torch.Tensor | None) -> torch.Tensor:
+        """Normalised x0 with the root raised where a foot sinks under the floor; frames whose root
+        height is a keyframe's keep it."""
+        dim = LAYOUT["root_height"].start
+        pinned = keyframe_mask[..., dim].cpu() if keyframe_mask is not None else None
+        lift = floor_lift(self.normalizer.denormalize(x0.float().cpu()), self.body, valid.cpu(), pinned=pinned)
+        x0 = x0.clone()
+        x0[..., dim] += (lift / self.normalizer.std[dim]).to(x0)
+        return x0

@@ -88,6 +88,7 @@ class DiffusionConfig:
     estimation_input: str = "zeros"  # x_t of the estimation pass at t = T-1: "zeros" | "noise"
     eta: float = 0.0  # DDIM stochasticity the pipeline samples with (0 = deterministic)
     smooth_sigma: float = 0.0  # Gaussian over time (frames) on sampled motion; 0 = raw sampler output
+    floor_lift: bool = False  # lift the root where a foot sinks under the floor (genmo.motion.floor)
 
     def validate(self) -> None:
         if self.schedule != "cosine":
