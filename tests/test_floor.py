@@ -6,8 +6,9 @@ import numpy as np
 import torch
 
 from genmo.body import load_body
+from genmo.body.skeleton import FOOT_JOINTS
 from genmo.motion import LAYOUT, encode
-from genmo.motion.floor import FEET, FLOOR_TOLERANCE_M, distance_to_pinned, floor_lift, lowest_foot, smooth_lift
+from genmo.motion.floor import FLOOR_TOLERANCE_M, distance_to_pinned, floor_lift, lowest_foot, smooth_lift
 from genmo.motion.synthetic import walking_motion
 from genmo.pipeline import GenmoPipeline
 from genmo.spec import load_spec
@@ -69,7 +70,7 @@ def test_pipeline_lift_keeps_keyframes_exact_and_feet_up() -> None:
     raw = pipe(spec, steps=2, seed=0).motion
     pipe.floor_lift = True
     lifted = pipe(spec, steps=2, seed=0).motion
-    low = lambda m: m.joints[:, list(FEET), 1].min(axis=1)  # noqa: E731
+    low = lambda m: m.joints[:, list(FOOT_JOINTS), 1].min(axis=1)  # noqa: E731
     assert low(raw).min() < -0.05  # an untrained model sinks
     assert low(lifted).min() >= -FLOOR_TOLERANCE_M - 1e-3
     np.testing.assert_allclose(lifted.poses, raw.poses, atol=1e-6)  # the pose is the same

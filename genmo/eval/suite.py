@@ -64,11 +64,9 @@ def evaluate(pipe, corpus, tasks: list[str], quick: bool, evaluator_dir: Path, s
     from genmo.eval.music import evaluate_music
     from genmo.eval.text2motion import evaluate_text2motion
 
-    settings = {name: replace(value, split=split) if hasattr(value, "split") else value
+    overrides = {"split": split} if guidance is None else {"split": split, "guidance": guidance}
+    settings = {name: replace(value, **{k: v for k, v in overrides.items() if hasattr(value, k)})
                 for name, value in settings_for(quick).items()}
-    if guidance is not None:
-        settings = {name: replace(value, guidance=guidance) if hasattr(value, "guidance") else value
-                    for name, value in settings.items()}
     result: dict = {"split": split, "quick": quick, "seed": seed, "smooth_sigma": pipe.smooth_sigma,
                     "runtime_s": {}, "skipped": {},
                     "settings": {k: asdict(v) for k, v in settings.items()}}

@@ -19,9 +19,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from genmo.body.model import BodyModel
+from genmo.body.skeleton import FOOT_JOINTS
 from genmo.motion.representation import LAYOUT, decode
 
-FEET = (7, 8, 10, 11)  # SMPL ankles and toes
 FLOOR_TOLERANCE_M = 0.02  # real clips: the lowest foot's 1st percentile is 0.03 m under the floor
 LIFT_RADIUS = 6  # frames (0.2 s at 30 fps)
 
@@ -43,7 +43,7 @@ def lowest_foot(x: Tensor, body: BodyModel) -> Tensor:
     heights = []
     for sample in x:
         rest = body.rest_joints(sample[:, LAYOUT["betas"]].mean(0)).to(sample)
-        heights.append(decode(sample, rest)["joints_world"][:, FEET, 1].min(dim=-1).values)
+        heights.append(decode(sample, rest)["joints_world"][:, list(FOOT_JOINTS), 1].min(dim=-1).values)
     return torch.stack(heights)
 
 
