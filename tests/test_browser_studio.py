@@ -73,11 +73,17 @@ def spec_of(page) -> dict:
 def visible_box(locator) -> dict:
     """The element's bounding box after scrolling it into view (clicking an example button scrolls the page).
 
-    The editor redraws its clips after every edit, so the element found may be replaced between the
-    scroll and the measurement (bounding_box() is then None): wait for the visible one, a few times."""
+    The editor redraws its clips after every edit (and after the server's status round trip), so the
+    element found may be replaced during the scroll (playwright then raises "not attached to the DOM")
+    or before the measurement (bounding_box() is then None): wait for the visible one, a few times."""
     for _ in range(10):
         locator.wait_for(state="visible")
-        locator.scroll_into_view_if_needed()
+        try:
+            locator.scroll_into_view_if_needed()
+        except playwright_sync.Error as e:
+            if "not attached" not in str(e):
+                raise
+            continue
         box = locator.bounding_box()
         if box is not None:
             return box
@@ -151,6 +157,7 @@ def test_clips_of_one_kind_cannot_overlap_but_text_can(page):
     page.click(".gtl-add-text")
     kinds = [t["kind"] for t in spec_of(page)["tracks"]]
     assert kinds.count("text") == 2
+    wait_for_status(page, "2 text clips, 1 music clip")  # the server's round trip redraws the clips
     music = visible_box(page.locator(".gtl-clip.gtl-c-music"))
     page.mouse.click(music["x"] + music["width"] / 2, music["y"] + music["height"] / 2)  # on the clip: selects
     assert [t["kind"] for t in spec_of(page)["tracks"]].count("music") == 1
