@@ -17,7 +17,7 @@ import pytest
 
 pytestmark = pytest.mark.browser
 from tests.test_browser_studio import (  # noqa: E402,F401  (fixtures)
-    DOCS_IMAGES, EXAMPLES, UPLOAD_LIMIT, browser, load_example, page, spec_of, visible_box)
+    DOCS_IMAGES, EXAMPLES, HANG_GUARD_MS, UPLOAD_LIMIT, browser, load_example, page, spec_of, visible_box, wait_for_status)
 
 RELOAD_NOISE = ("AbortError: signal is aborted", "Connection errored out")
 
@@ -46,7 +46,7 @@ def _message(page) -> str:
     return page.locator("#gen-message").inner_text()
 
 
-def _wait_message(page, text: str, timeout: float = 60000) -> None:
+def _wait_message(page, text: str, timeout: float | None = None) -> None:
     try:
         page.wait_for_function(f"document.querySelector('#gen-message').innerText.includes({json.dumps(text)})",
                                timeout=timeout)
@@ -127,7 +127,7 @@ def test_the_estimated_body_is_drawn_over_the_detected_person(page, studio):
     load_example(page, "video_estimation", 1)
     page.click("#generate")
     _wait_message(page, "Done in", timeout=300000)
-    page.wait_for_selector("#overlay-video video", timeout=30000)
+    page.wait_for_selector("#overlay-video video")
     overlays = list((work / "runs").rglob("overlay.mp4"))  # runs/<page>/<run>/ (app.outputs)
     assert overlays
     overlay = max(overlays, key=lambda p: p.stat().st_mtime)
@@ -182,20 +182,20 @@ def test_generation_settings_survive_save_load_and_reload(page, studio):
     _set_number(page, "seed", 7)
     page.wait_for_function("(() => { const s = JSON.parse(document.querySelector('.gtl').dataset.spec);"
                            " return s.duration === 6 && s.sampler.steps === 20 && s.sampler.guidance === 4"
-                           " && s.sampler.seed === 7; })()", timeout=10000)
+                           " && s.sampler.seed === 7; })()")
     zip_path = _saved_zip(page, work, time.time() - 1)
     with zipfile.ZipFile(zip_path) as zf:
         saved = json.loads(zf.read("timeline.json"))
     assert saved["sampler"] == {"steps": 20, "guidance": 4.0, "seed": 7} and saved["duration"] == 6.0
     page.reload()
-    page.wait_for_selector(".gtl-clip", timeout=30000)
-    page.wait_for_function("document.querySelector('#steps input[type=number]').value === '20'", timeout=10000)
+    page.wait_for_selector(".gtl-clip")
+    page.wait_for_function("document.querySelector('#steps input[type=number]').value === '20'")
     for elem, value in (("duration", 6), ("steps", 20), ("guidance", 4), ("seed", 7)):
         assert float(page.locator(f"#{elem} input[type=number]").input_value()) == value, elem
     assert spec_of(page)["duration"] == 6.0
     load_example(page, "text_then_music", 2)  # a loaded example brings its own settings
     _load_project_file(page, zip_path)
-    _wait_message(page, "Loaded genmo-project.zip", timeout=30000)
+    _wait_message(page, "Loaded genmo-project.zip")
     for elem, value in (("duration", 6), ("steps", 20), ("guidance", 4), ("seed", 7)):
         assert float(page.locator(f"#{elem} input[type=number]").input_value()) == value, elem
 
@@ -212,15 +212,14 @@ def test_an_incomplete_project_loads_back_whole(page, studio):
     _wait_message(page, "Saved with a warning")
     load_example(page, "text_only", 1)
     _load_project_file(page, zip_path)
-    page.wait_for_function("JSON.parse(document.querySelector('.gtl').dataset.spec).tracks.length === 3",
-                           timeout=30000)
+    page.wait_for_function("JSON.parse(document.querySelector('.gtl').dataset.spec).tracks.length === 3")
     back = spec_of(page)
     assert [t["kind"] for t in back["tracks"]] == ["text", "music", "video"]
     assert back["tracks"][2]["path"] == "" and back["tracks"][1]["path"].endswith("chorale.ogg")
     assert Path(back["tracks"][1]["path"]).is_file()
     for a, b in zip(back["tracks"], whole["tracks"], strict=True):
         assert (a.get("start"), a.get("end"), a.get("text")) == (b.get("start"), b.get("end"), b.get("text"))
-    page.wait_for_function("document.querySelector('.gtl-clip.gtl-c-music canvas') !== null", timeout=60000)
+    page.wait_for_function("document.querySelector('.gtl-clip.gtl-c-music canvas') !== null")
 
 
 # -- bug 5: every example JSON loads through the project loader ---------------------------------
@@ -228,10 +227,10 @@ def test_an_incomplete_project_loads_back_whole(page, studio):
 @pytest.mark.parametrize("name", sorted(p.stem for p in EXAMPLES.glob("*.json")))
 def test_every_example_json_loads_as_a_project(page, name):
     _load_project_file(page, EXAMPLES / f"{name}.json")
-    _wait_message(page, f"Loaded {name}.json", timeout=30000)
+    _wait_message(page, f"Loaded {name}.json")
     expected = [t["kind"] for t in json.loads((EXAMPLES / f"{name}.json").read_text())["tracks"]]
     assert [t["kind"] for t in spec_of(page)["tracks"]] == expected
-    page.wait_for_function("document.querySelector('#timeline-status .genmo-msg.ok') !== null", timeout=30000)
+    page.wait_for_function("document.querySelector('#timeline-status .genmo-msg.ok') !== null")
 
 
 # -- item 8/9: undo, redo, New --------------------------------------------------------------------
@@ -263,7 +262,7 @@ def test_a_problem_names_the_clip_as_the_panel_does_and_outlines_it(page):
     page.wait_for_function("document.querySelector('#timeline-status').innerText.includes('Music clip #2 has no file yet')")
     assert "tracks[" not in page.locator("#timeline-status").inner_text()
     assert page.locator(".gtl-panel-title").inner_text() == "Music clip #2"
-    page.wait_for_selector(".gtl-clip.gtl-c-music.gtl-problem", timeout=5000)
+    page.wait_for_selector(".gtl-clip.gtl-c-music.gtl-problem")
     DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
     page.locator("#timeline").screenshot(path=str(DOCS_IMAGES / "studio_problem.png"))
     page.click(".gtl-undo")
@@ -287,19 +286,19 @@ def test_the_pose_dropdown_keeps_the_chosen_pose_and_keyframes_at_the_edges_are_
     page.click(".gtl-add-keyframe")  # at 0 s
     page.select_option(".gtl-pose-select", "squat")
     assert page.locator(".gtl-pose-select").input_value() == "squat"
-    page.wait_for_timeout(500)  # the pose check redraws the editor
-    page.locator(".gtl-row-keyframe").scroll_into_view_if_needed()
-    diamond = page.locator(".gtl-diamond").bounding_box()
-    label = page.locator(".gtl-row-keyframe .gtl-label").bounding_box()
+    wait_for_status(page, "1 text clip, 1 keyframe clip")  # the pose check's round trip redraws the editor
+    diamond = visible_box(page.locator(".gtl-diamond"))
+    label = visible_box(page.locator(".gtl-row-keyframe .gtl-label"))
     assert diamond["x"] >= label["x"] + label["width"] - 1  # not hidden under the track label
 
 
 def test_phone_layout_keeps_the_lanes_wide(browser, url):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    context.set_default_timeout(HANG_GUARD_MS)
     pg = context.new_page()
     pg.goto(url)
-    pg.wait_for_selector(".gtl-clip", timeout=30000)
-    pg.wait_for_timeout(500)
+    pg.wait_for_selector(".gtl-clip")
+    wait_for_status(pg, "8 s at 30 fps: 2 text clips")
     label = pg.locator(".gtl-row-text .gtl-label").bounding_box()
     timeline = pg.locator(".gtl").bounding_box()
     assert label["width"] <= 0.25 * timeline["width"]

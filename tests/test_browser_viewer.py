@@ -10,6 +10,7 @@ Run: .venv/bin/python -m pytest tests/test_browser_viewer.py -m browser -q
 from __future__ import annotations
 
 import io
+import time
 
 import numpy as np
 import pytest
@@ -85,7 +86,11 @@ def test_the_whole_walk_stays_in_the_3d_view(browser, url, viewport):
     page.wait_for_function("document.querySelector('#gen-message').innerText.includes('Done in')")
     canvas = page.locator("#viewer canvas")
     canvas.scroll_into_view_if_needed()
-    page.wait_for_timeout(1500)  # the model loads and the camera settles
+    deadline = time.monotonic() + HANG_GUARD_MS / 1000
+    while _figure_box(canvas.screenshot()) is None:  # the model loads (slowly on a busy machine)
+        assert time.monotonic() < deadline, "the body never appeared in the 3D view"
+        page.wait_for_timeout(250)
+    page.wait_for_timeout(1000)  # the camera settles
     if phone:
         DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(DOCS_IMAGES / "studio_phone_viewer.png"))
