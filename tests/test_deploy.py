@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -91,8 +92,27 @@ def _streams(mp4: str) -> str:
     return probe.stderr
 
 
+def _install_library(root: Path) -> Path:
+    """``pip install .`` of a copy of the repository into a fresh virtualenv; the source copy is then removed."""
+    repo = _copy_repo(root / "repo")
+    python = _venv(root / "venv")
+    _pip(python, str(repo), cwd=root)
+    shutil.rmtree(repo)  # nothing may come from the source tree
+    return python
+
+
 @pytest.fixture(scope="module")
-def space(tmp_path_factory):
+def library(tmp_path_factory):
+    """The library install, started in the background as soon as the module needs it.
+
+    The Space's install cannot share its virtualenv (the plain library must lack the render extras), so
+    the two installs run side by side instead of one after the other."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield pool.submit(_install_library, tmp_path_factory.mktemp("library"))
+
+
+@pytest.fixture(scope="module")
+def space(tmp_path_factory, library):
     """A Space built from the repository's own files; yields its gradio_client.Client."""
     gradio_client = pytest.importorskip("gradio_client")
     root = tmp_path_factory.mktemp("space")
@@ -150,18 +170,15 @@ def test_space_mixes_music_into_the_video(space):
     assert "rendering failed" not in log.read_text()
 
 
-def test_pip_install_gives_a_working_genmo_generate(tmp_path):
-    repo = _copy_repo(tmp_path / "repo")
-    python = _venv(tmp_path / "venv")
-    _pip(python, str(repo), cwd=tmp_path)
-    shutil.rmtree(repo)  # nothing may come from the source tree
+def test_pip_install_gives_a_working_genmo_generate(library: Future, tmp_path):
+    python = library.result()
     work = tmp_path / "work"
     work.mkdir()
     spec = {"version": 1, "fps": 30, "duration": 2.0, "sampler": {"steps": 2, "guidance": 2.5, "seed": 0},
             "tracks": [{"kind": "text", "start": 0.0, "end": 2.0, "text": "a person walks forward"},
                        {"kind": "keyframe", "time": 1.5, "path": "library:arms_up"}]}
     (work / "spec.json").write_text(json.dumps(spec))
-    genmo = tmp_path / "venv" / "bin" / "genmo"
+    genmo = python.parent / "genmo"
     run = subprocess.run([str(genmo), "generate", "spec.json", "--out", "motion.npz"], cwd=work, env=_env(),
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
