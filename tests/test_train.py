@@ -146,6 +146,22 @@ def test_condition_dropout(data) -> None:
     assert 0.3 < kept < 0.7
 
 
+def test_every_mode_sees_the_same_share_of_samples_with_2d(data) -> None:
+    """Table 7 like for like: the condition dropout does not depend on train.mode."""
+    batch = first_batch(data)
+    kept = {}
+    for mode in ("dual", "diffusion_only", "regression_only"):
+        cfg = tiny_config(mode=mode, p_obs_drop_for_gen=0.5, p_gen_drop_for_est=0.5)
+        module = DualModeLoss(GenmoDenoiser(cfg.model), cfg, NoiseSchedule(), data.normalizer)
+        torch.manual_seed(3)
+        out = module.drop_conditions(batch)
+        kept[mode] = (out["has_2d"].clone(), out["text_present"].clone())
+    generative = batch["text_present"].any(1) | batch["cond_mask"]["music"].any(1)
+    assert (generative & batch["has_2d"]).any()  # the batch has samples the observation dropout acts on
+    for mode in ("diffusion_only", "regression_only"):
+        assert torch.equal(kept[mode][0], kept["dual"][0]) and torch.equal(kept[mode][1], kept["dual"][1]), mode
+
+
 def test_lr_schedule() -> None:
     assert lr_factor(0, 10, 100, 0.1) == pytest.approx(0.1)
     assert lr_factor(9, 10, 100, 0.1) == pytest.approx(1.0)

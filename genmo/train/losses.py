@@ -103,15 +103,15 @@ class DualModeLoss(nn.Module):
         cond_mask["music"] &= (torch.rand(b, 1, device=dev) >= tc.p_music_drop)
         generative = batch["text_present"].any(dim=1) | batch["cond_mask"]["music"].any(dim=1)
         observed = batch["cond_mask"]["kp2d"].any(dim=1) | batch["cond_mask"]["video"].any(dim=1)
-        if tc.mode != "regression_only":
-            # generation samples: the observation AND its camera go together (neither exists when generating)
-            drop_obs = generative & (torch.rand(b, device=dev) < tc.p_obs_drop_for_gen)
-            for key in OBSERVATION_KEYS:
-                cond_mask[key] &= ~drop_obs[:, None]
-            # estimation samples: mostly without text and music, so 2D is never a shortcut around them
-            drop_gen = observed & ~drop_obs & (torch.rand(b, device=dev) < tc.p_gen_drop_for_est)
-            text_present = text_present & ~drop_gen[:, None]
-            cond_mask["music"] &= ~drop_gen[:, None]
+        # The same in every train.mode, so the ablation arms see the same share of samples with 2D.
+        # Generation samples: the observation AND its camera go together (neither exists when generating).
+        drop_obs = generative & (torch.rand(b, device=dev) < tc.p_obs_drop_for_gen)
+        for key in OBSERVATION_KEYS:
+            cond_mask[key] &= ~drop_obs[:, None]
+        # Estimation samples: mostly without text and music, so 2D is never a shortcut around them.
+        drop_gen = observed & ~drop_obs & (torch.rand(b, device=dev) < tc.p_gen_drop_for_est)
+        text_present = text_present & ~drop_gen[:, None]
+        cond_mask["music"] &= ~drop_gen[:, None]
         out["cond_mask"] = cond_mask
         out["text_present"] = text_present
         out["has_2d"] = batch["has_2d"] & cond_mask["kp2d"].any(dim=1)
