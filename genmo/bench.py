@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from genmo.constants import MODEL_FPS
+from genmo.spec import DEFAULT_GUIDANCE
 
 if TYPE_CHECKING:
     from genmo.model.batch import ConditionBatch
@@ -126,7 +127,7 @@ def load_average() -> list[float] | None:
         return None
 
 
-def text_spec(seconds: float, steps: int = 5, guidance: float = 2.5) -> dict[str, Any]:
+def text_spec(seconds: float, steps: int = 5, guidance: float = DEFAULT_GUIDANCE) -> dict[str, Any]:
     """A one-prompt timeline of ``seconds`` (the studio's request body)."""
     return {"version": 1, "fps": MODEL_FPS, "duration": seconds,
             "sampler": {"steps": steps, "guidance": guidance, "seed": 0},
@@ -262,12 +263,12 @@ def bench_denoiser(pipe: Any, frames: int, repeats: int, matmul_size: int = 2048
 
 
 def bench_generation(pipe: Any, frames: int, repeats: int) -> tuple[float, dict[str, float]]:
-    """Spec -> Motion (joints decoded) for a text timeline, 5 steps, guidance 2.5; text encoding cached."""
+    """Spec -> Motion (joints decoded) for a text timeline, 5 steps, the default guidance; text encoding cached."""
     from genmo.spec import load_spec
 
     spec = load_spec(text_spec(frames / MODEL_FPS))
     results = []
-    seconds = median_seconds(lambda: results.append(pipe(spec, steps=5, guidance=2.5, seed=0)), repeats)
+    seconds = median_seconds(lambda: results.append(pipe(spec, steps=5, guidance=DEFAULT_GUIDANCE, seed=0)), repeats)
     parts = {f"gen_{k.removesuffix('_s')}_ms": round(v * 1e3, 1) for k, v in results[-1].timings.items()}
     return seconds * 1e3, parts
 
@@ -447,15 +448,15 @@ def bench_studio(pipe: Any, frames: int, repeats: int, folder: Path, size: tuple
     request = text_spec(frames / MODEL_FPS)
 
     def to_3d() -> None:
-        result = pipe(load_spec(request), steps=5, guidance=2.5, seed=0)
+        result = pipe(load_spec(request), steps=5, guidance=DEFAULT_GUIDANCE, seed=0)
         result.motion.save(folder / "motion.npz")
         motion_to_glb(result.motion, folder / "motion.glb")
 
     def to_video() -> None:
-        result = pipe(load_spec(request), steps=5, guidance=2.5, seed=0)
+        result = pipe(load_spec(request), steps=5, guidance=DEFAULT_GUIDANCE, seed=0)
         render_result(result, folder / "render.mp4", width=size[0], height=size[1])
 
-    result = pipe(load_spec(request), steps=5, guidance=2.5, seed=0)
+    result = pipe(load_spec(request), steps=5, guidance=DEFAULT_GUIDANCE, seed=0)
     return {"studio_generate_to_3d_ms": median_seconds(to_3d, repeats) * 1e3,
             "studio_generate_to_video_ms": median_seconds(to_video, repeats) * 1e3,
             "studio_render_parts_ms": bench_render_parts(result.motion, size, repeats, folder)}

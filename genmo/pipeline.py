@@ -4,7 +4,7 @@ Diffusers-style: the pipeline owns a denoiser, a sampler, the normaliser and the
 each stage once per call:
 
     pipe = GenmoPipeline.from_pretrained("checkpoints/genmo-small")
-    result = pipe(spec, steps=5, guidance=2.5, seed=0, progress=callback)
+    result = pipe(spec, steps=5, guidance=5.0, seed=0, progress=callback)
     result.motion.save("motion.npz")
 
 The stages live elsewhere: the track encoders (genmo.conditions.encoders), the sampler and its

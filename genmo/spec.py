@@ -44,7 +44,7 @@ MAX_TEXT_CHARS = 500
 MAX_SPEC_BYTES = 1024 * 1024
 STEPS_RANGE = (1, 50)
 GUIDANCE_RANGE = (0.0, 10.0)
-DEFAULT_GUIDANCE = 2.5  # classifier-free guidance of every entry point and of the evaluation protocol
+DEFAULT_GUIDANCE = 5.0  # classifier-free guidance of every entry point and of the evaluation protocol
 MAX_SEED = 2**32 - 1
 TIME_TOLERANCE = 1e-6
 

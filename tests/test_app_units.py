@@ -190,4 +190,4 @@ def test_the_timeline_widget_gets_the_spec_schema_from_python(tmp_path):
     assert schema["exclusive"] == list(EXCLUSIVE_KINDS) and schema["poses"] == list(POSE_NAMES)
     assert schema["sampler"] == Sampler().to_dict() and json.loads(json.dumps(schema)) == schema
     script = (STATIC / "timeline.js").read_text(encoding="utf-8")
-    assert ".wav" not in script and '"squat"' not in script and "guidance: 2.5" not in script
+    assert ".wav" not in script and '"squat"' not in script and f"guidance: {Sampler().guidance:g}" not in script
