@@ -1,7 +1,7 @@
 """Fixed-seed reference outputs of GenmoPipeline, to check that a refactor changes nothing.
 
-The reference (tests/data/golden_pipeline.json) was written by the code at commit cd7a0d2 (before
-issue 17's restructuring) with
+The reference (tests/data/golden_pipeline.json) was first written by the code at commit cd7a0d2
+(before issue 17's restructuring), and is rewritten after a deliberate model or sampler change, with
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 python -m tests.golden --write
 
@@ -151,7 +151,19 @@ def environment() -> dict[str, str]:
     import torch
 
     return {"torch": torch.__version__, "cpu_capability": str(torch.backends.cpu.get_cpu_capability()),
-            "numpy": np.__version__}
+            "cpu": cpu_model(), "numpy": np.__version__}
+
+
+def cpu_model() -> str:
+    """The processor's model name (two AVX512 machines of different vendors round differently)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    import platform
+
+    return platform.processor() or platform.machine()
 
 
 def case_names() -> list[str]:

@@ -111,3 +111,36 @@ def test_long_sequence_samples_in_one_pass(sampler: DDIMSampler) -> None:
     batch = random_conditions(1, 500)
     out = sampler.sample(batch, steps=2, guidance=2.0, seed=0)
     assert out.shape == (1, 500, TINY.motion_dim) and torch.isfinite(out).all()
+
+
+def test_estimated_frames_start_from_the_estimation_input(sampler: DDIMSampler) -> None:
+    batch = random_conditions(1, 24, keys=("kp2d",), texts=0)
+    batch["cond_mask"]["kp2d"][:] = True
+    first: dict[str, torch.Tensor] = {}
+    real_forward = sampler.model.forward
+
+    def record(x_t, t, b, **kw):
+        first.setdefault("x", x_t.clone())
+        return real_forward(x_t, t, b, **kw)
+
+    sampler.model.forward = record
+    try:
+        a = sampler.sample(batch, steps=5, seed=1)
+        assert torch.count_nonzero(first.pop("x")) == 0  # all frames observed: the estimation input
+        b = sampler.sample(batch, steps=5, seed=2)
+        first.clear()
+        batch["cond_mask"]["kp2d"][:, 12:] = False  # an occluded stretch is still estimated
+        sampler.sample(batch, steps=5, seed=1)
+        assert torch.count_nonzero(first.pop("x")) == 0
+        batch["cond_mask"]["music"][:, 18:] = True  # music makes its frames generated: noise
+        sampler.sample(batch, steps=5, seed=1)
+        x = first.pop("x")
+        assert torch.count_nonzero(x[:, :18]) == 0 and bool((x[:, 18:] != 0).all())
+        batch["cond_mask"]["kp2d"][:] = False  # no 2D at all: noise everywhere
+        sampler.sample(batch, steps=5, seed=1)
+        assert bool((first.pop("x") != 0).all())
+    finally:
+        sampler.model.forward = real_forward
+    assert torch.equal(a, b)  # fully observed and eta 0: no seed dependence
+    with pytest.raises(ValueError, match="init"):
+        sampler.sample(batch, steps=5, init="ones")

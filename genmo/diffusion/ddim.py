@@ -2,6 +2,10 @@
 in-painting and seeded noise.
 
 One step is the estimation pass: x_0 = G(x_{T-1}, T-1, C) with x_{T-1} = zeros (or noise).
+More steps start, by default ("observed"), from the estimation input wherever a sample has 2D
+keypoints, except on the frames that text or music covers, which start from noise: an estimated
+stretch (occluded frames and gaps included) begins from the estimation pass, a generated one keeps
+its seed's diversity.
 Guidance: the unconditional pass drops text and music but keeps 2D, bbox, camera and video;
 out = u + w (c - u), with the conditional and unconditional passes in one forward of batch 2B.
 """
@@ -35,6 +39,14 @@ def has_guided_conditions(batch: dict) -> bool:
     """Whether the batch holds anything guidance acts on (text or music)."""
     text = bool((batch["text_present"][..., None] & batch["text_windows"]).any())
     return text or any(bool(batch["cond_mask"][k].any()) for k in GUIDED_COND_KEYS)
+
+
+def estimated_frames(batch: dict) -> Tensor:
+    """(B, T) bool: the frames of samples with 2D keypoints that no text or music covers."""
+    has_2d = (batch["cond_mask"]["kp2d"] & batch["valid"]).any(dim=1, keepdim=True)
+    text = (batch["text_present"][..., None] & batch["text_windows"]).any(dim=1)
+    generated = text | torch.stack([batch["cond_mask"][k] for k in GUIDED_COND_KEYS]).any(dim=0)
+    return has_2d & ~generated
 
 
 def make_generator(seed: int | torch.Generator | None) -> torch.Generator:
@@ -88,7 +100,8 @@ class DDIMSampler:
         batch: condition keys of genmo.model.batch (valid gives B and T); steps 1..T;
         eta 0 = deterministic DDIM; guidance w (1 = off); seed int or generator;
         keyframes (B, T, D) known normalised values with keyframe_mask (B, T, D) bool;
-        init "zeros" | "noise" (default: the estimation input for 1 step, else noise);
+        init "zeros" | "noise" | "observed" (default: the estimation input for 1 step, else
+        "observed": the estimation input on `estimated_frames`, noise elsewhere);
         callback(i, steps, t) after every step.
         """
         valid = batch["valid"]
@@ -101,9 +114,9 @@ class DDIMSampler:
             raise ValueError("keyframes and keyframe_mask must be given together")
         if keyframes is not None and (keyframes.shape != (b, length, dim) or keyframe_mask.shape != (b, length, dim)):
             raise ValueError(f"keyframes / keyframe_mask: expected shape {(b, length, dim)}")
-        init = init or (self.estimation_input if steps == 1 else "noise")
-        if init not in ("zeros", "noise"):
-            raise ValueError(f"init must be 'zeros' or 'noise', got {init!r}")
+        init = init or (self.estimation_input if steps == 1 else "observed")
+        if init not in ("zeros", "noise", "observed"):
+            raise ValueError(f"init must be 'zeros', 'noise' or 'observed', got {init!r}")
         timesteps = self.schedule.ddim_timesteps(steps)
         gen = make_generator(seed)
 
@@ -112,7 +125,7 @@ class DDIMSampler:
 
         guided = guidance != 1.0 and has_guided_conditions(batch)
         model_batch = cat_batches(batch, null_guided(batch)) if guided else batch  # built once, used every step
-        x_t = noise() if init == "noise" else torch.zeros(b, length, dim, device=device)
+        x_t = self._initial(init, batch, noise)
         x0 = x_t
         abar = self.schedule.alphas_cumprod
         for i, t in enumerate(timesteps):
@@ -133,6 +146,16 @@ class DDIMSampler:
         if keyframes is not None:
             x0 = torch.where(keyframe_mask, keyframes, x0)
         return x0
+
+    def _initial(self, init: str, batch: dict, noise: Callable[[], Tensor]) -> Tensor:
+        """x at the first step: zeros, noise, or ("observed") zeros on `estimated_frames` and noise elsewhere."""
+        valid = batch["valid"]
+        if init == "zeros":
+            return torch.zeros(*valid.shape, self.model.cfg.motion_dim, device=valid.device)
+        x = noise()
+        if init == "observed" and self.estimation_input == "zeros":
+            x = torch.where(estimated_frames(batch)[..., None], 0.0, x)
+        return x
 
     @torch.inference_mode()
     def estimate(self, batch: dict, attention: str = "auto", seed: int | torch.Generator | None = 0) -> Tensor:
