@@ -155,15 +155,23 @@ def environment() -> dict[str, str]:
 
 
 def cpu_model() -> str:
-    """The processor's model name (two AVX512 machines of different vendors round differently)."""
+    """The processor as far as rounding can depend on it: vendor, family, model, stepping, microcode
+    and a hash of the feature flags (two "AMD EPYC" machines with AVX512 rounded differently)."""
     cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    import platform
+    if not cpuinfo.is_file():
+        import platform
 
-    return platform.processor() or platform.machine()
+        return platform.processor() or platform.machine()
+    fields: dict[str, str] = {}
+    for line in cpuinfo.read_text().splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if not key and fields:
+            break  # the first processor's block is enough
+        fields.setdefault(key, value.strip())
+    flags = hashlib.sha256(fields.get("flags", "").encode()).hexdigest()[:12]
+    return " / ".join([*(fields.get(k, "?") for k in ("vendor_id", "cpu family", "model", "stepping", "microcode")),
+                       f"flags {flags}"])
 
 
 def case_names() -> list[str]:
