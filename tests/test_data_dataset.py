@@ -110,3 +110,16 @@ def test_sample_weights_balance_labels(tmp_path) -> None:
     assert len(set(labels)) > 1
     assert np.allclose(list(mass.values()), 1.0)  # every label drawn equally often at power 1
     assert np.allclose(ds.sample_weights(power=0.0), 1.0)
+
+
+def test_sample_weights_floor_the_count_of_rare_labels(tmp_path) -> None:
+    ds = MotionWindows(_corpus(tmp_path), "train", window=120, two_d_prob=0.0, yaw_aug=False, seed=0)
+    labels = [ds.clips[ci]["labels"].get("action", "") for ci, _ in ds.items]
+    counts = {label: labels.count(label) for label in labels}
+    floor = max(counts.values()) + 1
+    weights = ds.sample_weights(power=1.0, min_windows=floor)
+    assert np.allclose(weights, 1.0 / floor)  # every label counted as ``floor`` windows: uniform again
+    rare = min(counts, key=counts.get)
+    floored = ds.sample_weights(power=0.5, min_windows=counts[rare] + 1)
+    plain = ds.sample_weights(power=0.5)
+    assert all(f < p for f, p, label in zip(floored, plain, labels) if label == rare)

@@ -105,11 +105,13 @@ class MotionWindows(Dataset):
         """Restart the augmentation stream from ``seed`` (each data-loader worker calls this)."""
         self.rng = np.random.default_rng(seed)
 
-    def sample_weights(self, power: float = 0.5) -> np.ndarray:
-        """Per-window sampling weights count(label) ** -power (power 1 = every label equally often)."""
+    def sample_weights(self, power: float = 0.5, min_windows: int = 1) -> np.ndarray:
+        """Per-window sampling weights max(count(label), min_windows) ** -power (power 1 = every label
+        equally often). ``min_windows`` keeps a label of one or two clips from being drawn many times
+        more often than any of its windows would be uniformly."""
         labels = [window_label(self.clips[ci]) for ci, _ in self.items]
         counts = Counter(labels)
-        return np.array([counts[label] ** -power for label in labels], dtype=np.float64)
+        return np.array([max(counts[label], min_windows) ** -power for label in labels], dtype=np.float64)
 
     def __getitem__(self, index: int) -> dict:
         ci, start = self.items[index]

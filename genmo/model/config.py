@@ -144,6 +144,7 @@ class TrainConfig:
     p_gen_drop_for_est: float = 0.0  # text and music removed for samples that keep their 2D, per sample
     two_d_prob: float = 0.5  # share of training windows observed by a virtual camera (estimation samples)
     balanced_sampling: bool = False  # draw windows with weight count(label) ** -0.5 instead of uniformly
+    balance_min_windows: int = 1  # labels with fewer windows are weighted as if they had this many
     small_t_weight_cap: float = 1.0  # generation terms weighted min(1 / (1 - alpha_bar_t), cap); 1 = off
 
     def validate(self) -> None:
@@ -156,6 +157,8 @@ class TrainConfig:
                      "two_d_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise UserInputError(f"train.{name} must be a probability, got {getattr(self, name)}")
+        if self.balance_min_windows < 1:
+            raise UserInputError(f"train.balance_min_windows must be >= 1, got {self.balance_min_windows}")
         if self.small_t_weight_cap < 1.0:
             raise UserInputError(f"train.small_t_weight_cap must be >= 1, got {self.small_t_weight_cap}")
         for name in ("steps", "batch_size", "seq_len", "val_every", "ckpt_every", "log_every"):
