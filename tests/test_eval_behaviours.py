@@ -99,6 +99,16 @@ def test_jump_kick_bow_and_punch() -> None:
     assert "punch" in passing(punch) and "punch" not in passing(body)
 
 
+def test_a_body_that_turns_upside_down_fails_every_action() -> None:
+    jump = standing()
+    jump[40:50] += [0.0, 0.3, 0.0]
+    flip = jump.copy()
+    flip[40:50, 15] = flip[40:50, 0] - [0.0, 0.4, 0.0]  # the head under the pelvis mid-jump, as in a backflip
+    assert "jump" in passing(jump)
+    assert passing(flip) == set()
+    assert "upside down" in check("jump", flip)[1]
+
+
 @pytest.fixture(scope="module")
 def corpus_dir(tmp_path_factory):
     return _write_corpus(tmp_path_factory.mktemp("corpus") / "corpus")

@@ -5,8 +5,8 @@ Each action of the training vocabulary gets a prompt and a test on the world joi
 generated clip (Y up; the body starts at the origin facing +Z, its left towards +X). The tests
 read what a person watching would: which wrist rises above which shoulder, how far and which
 way the pelvis travels relative to the body's initial facing, how far the heading turns, whether
-both feet leave the floor, a foot rising, the head dropping towards the pelvis, standing still.
-An action passes when its test holds on at least ``min_pass`` of ``seeds`` samples.
+both feet leave the floor, a foot rising, the head dropping towards the pelvis, standing still;
+and every test fails a body that turns upside down. An action passes when its test holds on at least ``min_pass`` of ``seeds`` samples.
 """
 
 from __future__ import annotations
@@ -72,6 +72,10 @@ class Kinematics:
             return 0.0
         side = (self.j[up, wrist] - self.j[up, PELVIS]) @ self.left
         return float(side.max() - side.min())
+
+    def lowest_head(self) -> float:
+        """Lowest height (m) of the head above the pelvis over the clip (negative: upside down)."""
+        return float((self.j[:, HEAD, 1] - self.j[:, PELVIS, 1]).min())
 
     def head_drop(self) -> float:
         """Largest drop (m) of the head's height above the pelvis against the first frame."""
@@ -205,9 +209,18 @@ BEHAVIOURS: dict[str, tuple[str, Callable[[Kinematics], tuple[bool, str]]]] = {
 }
 
 
+UPRIGHT_MIN_HEAD = 0.1  # m: no action of the vocabulary puts the head lower over the pelvis
+
+
 def check(action: str, joints: np.ndarray) -> tuple[bool, str]:
-    """Run one action's test on world joints (T, 24, 3): (passed, what was measured)."""
-    return BEHAVIOURS[action][1](Kinematics(joints))
+    """Run one action's test on world joints (T, 24, 3): (passed, what was measured). A body that
+    turns upside down (head under ``UPRIGHT_MIN_HEAD`` over the pelvis) fails whatever else it does."""
+    k = Kinematics(joints)
+    ok, detail = BEHAVIOURS[action][1](k)
+    head = k.lowest_head()
+    if head < UPRIGHT_MIN_HEAD:
+        return False, f"{detail}; upside down (head {head:.2f} m over the pelvis)"
+    return ok, detail
 
 
 def evaluate_behaviours(pipe, settings: BehaviourSettings = BehaviourSettings(),
