@@ -73,6 +73,17 @@ def _body_src(page) -> str | None:
     return img.first.get_attribute("src") if img.count() else None
 
 
+def _wait_for_reply(page) -> str:
+    """The Live tab's message once Stop has answered; on a hang, fail with what the page shows."""
+    answered = "(() => { const t = document.querySelector('#live-message').innerText; return t && !t.includes('Recording'); })()"
+    try:
+        page.wait_for_function(answered)
+    except playwright_sync.TimeoutError:
+        pytest.fail(f"Stop got no answer; message {page.locator('#live-message').inner_text()!r}, "
+                    f"stats {page.locator('#live-stats').inner_text()!r}, page errors {page.errors}")
+    return page.locator("#live-message").inner_text()
+
+
 def test_live_view_updates_records_onto_the_timeline_and_generates(page):
     page.get_by_role("tab", name="Live").click()
     page.get_by_text("Click to Access Webcam").click()
@@ -91,7 +102,8 @@ def test_live_view_updates_records_onto_the_timeline_and_generates(page):
     page.wait_for_function("document.querySelector('#live-message').innerText.includes('Recording')")
     page.wait_for_function("document.querySelector('#live-stats').innerText.includes('recording 2')")
     page.click("#live-stop")
-    page.wait_for_function("document.querySelector('#live-message').innerText.includes('Added the recording')")
+    reply = _wait_for_reply(page)
+    assert "Added the recording" in reply, reply
     spec = json.loads(page.locator(".gtl").get_attribute("data-spec"))
     clips = [t for t in spec["tracks"] if t["kind"] == "keypoints2d"]
     assert len(spec["tracks"]) == len(before["tracks"]) + 1 and len(clips) == 1

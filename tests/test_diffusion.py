@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from genmo.diffusion import DDIMSampler, NoiseSchedule
-from genmo.diffusion.ddim import null_guided
+from genmo.diffusion.ddim import null_guided, without_music
 from tests.test_model import TINY, make_model, random_conditions
 
 
@@ -81,6 +81,24 @@ def test_guidance_is_u_plus_w_times_c_minus_u(sampler: DDIMSampler) -> None:
     guided = sampler.sample(batch, steps=1, guidance=3.0)
     assert torch.allclose(guided, u + 3.0 * (c - u), atol=1e-5)
     assert (c - u).abs().max() > 1e-4  # the null really drops text and music
+
+
+def test_music_scale_weighs_the_music_apart_from_the_text() -> None:
+    batch = random_conditions(2, 20)
+    assert batch["cond_mask"]["music"].any() and batch["text_present"].any()
+    model = make_model()
+    x = torch.zeros(2, 20, TINY.motion_dim)
+    t = torch.full((2,), 999)
+    with torch.no_grad():
+        c, c_text, u = (model(x, t, b) for b in (batch, without_music(batch), null_guided(batch)))
+    plain = DDIMSampler(model, NoiseSchedule(1000)).sample(batch, steps=1, guidance=3.0)
+    scaled = DDIMSampler(model, NoiseSchedule(1000), music_scale=2.0).sample(batch, steps=1, guidance=3.0)
+    assert torch.allclose(plain, u + 3.0 * (c - u), atol=1e-5)  # scale 1: plain guidance
+    assert torch.allclose(scaled, u + 3.0 * (c_text - u) + 6.0 * (c - c_text), atol=1e-5)
+    assert (c - c_text).abs().max() > 1e-4  # the music changes the prediction
+    silent = without_music(batch)
+    assert torch.allclose(DDIMSampler(model, NoiseSchedule(1000), music_scale=2.0).sample(silent, steps=1, guidance=3.0),
+                          DDIMSampler(model, NoiseSchedule(1000)).sample(silent, steps=1, guidance=3.0), atol=1e-6)
 
 
 def test_null_keeps_observations_and_drops_text_and_music() -> None:

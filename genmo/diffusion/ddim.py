@@ -8,6 +8,9 @@ stretch (occluded frames and gaps included) begins from the estimation pass, a g
 its seed's diversity.
 Guidance: the unconditional pass drops text and music but keeps 2D, bbox, camera and video;
 out = u + w (c - u), with the conditional and unconditional passes in one forward of batch 2B.
+With a music scale s != 1 and both text and music present, the music's own contribution gets its
+own weight (compositional guidance, three passes in one forward of batch 3B):
+out = u + w (c_text - u) + s w (c - c_text), where c_text drops the music only.
 """
 
 from __future__ import annotations
@@ -35,10 +38,27 @@ def null_guided(batch: dict) -> dict:
     return out
 
 
+def without_music(batch: dict) -> dict:
+    """The same batch without its music (text and everything else kept)."""
+    out = dict(batch)
+    out["cond"] = dict(batch["cond"], music=torch.zeros_like(batch["cond"]["music"]))
+    out["cond_mask"] = dict(batch["cond_mask"], music=torch.zeros_like(batch["cond_mask"]["music"]))
+    return out
+
+
+def has_text(batch: dict) -> bool:
+    """Whether any sample has a text prompt on any frame."""
+    return bool((batch["text_present"][..., None] & batch["text_windows"]).any())
+
+
+def has_music(batch: dict) -> bool:
+    """Whether any sample has music on any frame."""
+    return bool(batch["cond_mask"]["music"].any())
+
+
 def has_guided_conditions(batch: dict) -> bool:
     """Whether the batch holds anything guidance acts on (text or music)."""
-    text = bool((batch["text_present"][..., None] & batch["text_windows"]).any())
-    return text or any(bool(batch["cond_mask"][k].any()) for k in GUIDED_COND_KEYS)
+    return has_text(batch) or any(bool(batch["cond_mask"][k].any()) for k in GUIDED_COND_KEYS)
 
 
 def estimated_frames(batch: dict) -> Tensor:
@@ -64,21 +84,42 @@ def make_generator(seed: int | torch.Generator | None) -> torch.Generator:
 class DDIMSampler:
     """Samples normalised motion x_0 (B, T, D) from a denoiser given a condition batch."""
 
-    def __init__(self, model: nn.Module, schedule: NoiseSchedule, estimation_input: str = "zeros"):
+    def __init__(self, model: nn.Module, schedule: NoiseSchedule, estimation_input: str = "zeros",
+                 music_scale: float = 1.0):
         if estimation_input not in ("zeros", "noise"):
             raise ValueError(f"estimation_input must be 'zeros' or 'noise', got {estimation_input!r}")
+        if music_scale <= 0:
+            raise ValueError(f"music_scale must be > 0, got {music_scale}")
         self.model = model
         self.schedule = schedule
         self.estimation_input = estimation_input
+        self.music_scale = music_scale
 
-    def _denoise(self, x_t: Tensor, t: int, batch: dict, guidance: float, guided: bool, attention: str) -> Tensor:
-        """x_0 at step t; when guided, ``batch`` is the 2B batch of `guided_batch`."""
-        tt = torch.full((x_t.shape[0],), t, dtype=torch.long, device=x_t.device)
-        if not guided:
-            return self.model(x_t, tt, batch, attention=attention)
-        out = self.model(torch.cat([x_t, x_t]), torch.cat([tt, tt]), batch, attention=attention)
-        cond, uncond = out.chunk(2)
-        return uncond + guidance * (cond - uncond)
+    def _guided_batch(self, batch: dict, guidance: float) -> tuple[dict, tuple[float, ...]]:
+        """The batch every step feeds the model, and the weights of its B-sized parts: one part
+        (no guidance), [c, u] with u + w (c - u), or [c, c_text, u] with the music weighted apart."""
+        if guidance == 1.0 or not has_guided_conditions(batch):
+            return batch, ()
+        if self.music_scale == 1.0 or not has_music(batch):
+            return cat_batches(batch, null_guided(batch)), (guidance,)
+        if not has_text(batch):  # c_text is u: the music scale multiplies the one guidance weight
+            return cat_batches(batch, null_guided(batch)), (guidance * self.music_scale,)
+        parts = cat_batches(cat_batches(batch, without_music(batch)), null_guided(batch))
+        return parts, (guidance, guidance * self.music_scale)
+
+    def _denoise(self, x_t: Tensor, t: int, batch: dict, weights: tuple[float, ...], attention: str) -> Tensor:
+        """x_0 at step t of the batch and weights of `_guided_batch`."""
+        parts = len(weights) + 1 if weights else 1
+        tt = torch.full((x_t.shape[0] * parts,), t, dtype=torch.long, device=x_t.device)
+        out = self.model(torch.cat([x_t] * parts), tt, batch, attention=attention)
+        if not weights:
+            return out
+        if len(weights) == 1:
+            cond, uncond = out.chunk(2)
+            return uncond + weights[0] * (cond - uncond)
+        cond, text_only, uncond = out.chunk(3)
+        w_text, w_music = weights
+        return uncond + w_text * (text_only - uncond) + w_music * (cond - text_only)
 
     @torch.inference_mode()
     def sample(
@@ -123,8 +164,7 @@ class DDIMSampler:
         def noise() -> Tensor:
             return torch.randn((b, length, dim), generator=gen).to(device)
 
-        guided = guidance != 1.0 and has_guided_conditions(batch)
-        model_batch = cat_batches(batch, null_guided(batch)) if guided else batch  # built once, used every step
+        model_batch, weights = self._guided_batch(batch, guidance)  # built once, used every step
         x_t = self._initial(init, batch, noise)
         x0 = x_t
         abar = self.schedule.alphas_cumprod
@@ -132,7 +172,7 @@ class DDIMSampler:
             if keyframes is not None:
                 tt = torch.full((b,), t, dtype=torch.long, device=device)
                 x_t = torch.where(keyframe_mask, self.schedule.q_sample(keyframes, tt, noise()), x_t)
-            x0 = self._denoise(x_t, t, model_batch, guidance, guided, attention)
+            x0 = self._denoise(x_t, t, model_batch, weights, attention)
             if i + 1 < len(timesteps):
                 t_next = timesteps[i + 1]
                 a, a_next = float(abar[t]), float(abar[t_next])

@@ -89,6 +89,7 @@ class DiffusionConfig:
     eta: float = 0.0  # DDIM stochasticity the pipeline samples with (0 = deterministic)
     smooth_sigma: float = 0.0  # Gaussian over time (frames) on sampled motion; 0 = raw sampler output
     floor_lift: bool = False  # lift the root where a foot sinks under the floor (genmo.motion.floor)
+    music_guidance_scale: float = 1.0  # the music's guidance weight as a multiple of the text's (1 = plain CFG)
 
     def validate(self) -> None:
         if self.schedule != "cosine":
@@ -99,6 +100,8 @@ class DiffusionConfig:
             raise UserInputError(f"diffusion.num_timesteps must be >= 2, got {self.num_timesteps}")
         if self.eta < 0:
             raise UserInputError(f"diffusion.eta must be >= 0, got {self.eta}")
+        if self.music_guidance_scale <= 0:
+            raise UserInputError(f"diffusion.music_guidance_scale must be > 0, got {self.music_guidance_scale}")
         if not 0.0 <= self.smooth_sigma <= MAX_SMOOTH_SIGMA:
             raise UserInputError(f"diffusion.smooth_sigma must be in [0, {MAX_SMOOTH_SIGMA:g}] frames, got {self.smooth_sigma}")
 
