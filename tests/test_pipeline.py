@@ -90,6 +90,29 @@ def test_exported_half_precision_checkpoint_loads(tmp_path):
     assert loaded.model.state_dict()[name].dtype == torch.float32
 
 
+def test_export_keeps_the_sampler_of_the_checkpoint_it_is_told_to(tmp_path):
+    from genmo.model.checkpoint import CONFIG_FILE, EMA_FILE, NORMALIZER_FILE, export_checkpoint, save_weights
+    from genmo.model.config import GenmoConfig
+
+    tiny = GenmoPipeline.tiny_random()
+    run, shipped = tmp_path / "run", tmp_path / "shipped"
+    for folder in (run, shipped):
+        folder.mkdir()
+    tiny.config.save(run / CONFIG_FILE)
+    save_weights(tiny.model, run / EMA_FILE)
+    tiny.normalizer.save(run / NORMALIZER_FILE)
+    sampler = GenmoConfig.from_dict(tiny.config.to_dict())
+    sampler.diffusion.smooth_sigma, sampler.diffusion.floor_lift, sampler.diffusion.music_guidance_scale = 2.0, True, 1.5
+    sampler.model.d_model = tiny.config.model.d_model * 2  # only sampling settings may travel
+    sampler.save(shipped / CONFIG_FILE)
+    plain = GenmoConfig.load(export_checkpoint(run, tmp_path / "plain") / CONFIG_FILE)
+    kept = GenmoConfig.load(export_checkpoint(run, tmp_path / "kept", sampler_from=shipped) / CONFIG_FILE)
+    assert plain.diffusion == tiny.config.diffusion
+    assert (kept.diffusion.smooth_sigma, kept.diffusion.floor_lift, kept.diffusion.music_guidance_scale) == (2.0, True, 1.5)
+    assert kept.model == tiny.config.model and kept.train == tiny.config.train
+    GenmoPipeline.from_pretrained(tmp_path / "kept")
+
+
 def test_eta_is_honoured_and_defaults_to_the_checkpoint(pipe):
     spec = _spec([{"kind": "text", "start": 0.0, "end": 2.0, "text": "a person waves"}])
     default, zero = pipe(spec, steps=4, seed=3).motion.poses, pipe(spec, steps=4, seed=3, eta=0.0).motion.poses

@@ -101,17 +101,31 @@ def load_denoiser(folder: str | Path, ema: bool = True, device: str | torch.devi
     return model.to(device).eval(), cfg, normalizer
 
 
-def export_checkpoint(run_dir: str | Path, out_dir: str | Path, half: bool = True) -> Path:
-    """Copy a training run's EMA weights (float16 when `half`), config and normaliser into a shippable folder."""
+SAMPLER_FIELDS = ("eta", "smooth_sigma", "floor_lift", "music_guidance_scale")  # diffusion keys training never reads
+
+
+def export_checkpoint(run_dir: str | Path, out_dir: str | Path, half: bool = True,
+                      sampler_from: str | Path | None = None) -> Path:
+    """Copy a training run's EMA weights (float16 when `half`), config and normaliser into a shippable folder.
+
+    With `sampler_from` (a checkpoint folder), the config takes that checkpoint's sampling settings
+    (`SAMPLER_FIELDS`: DDIM eta, output smoothing, floor lift, music guidance) in place of the run's,
+    so a retrained model keeps the sampler the shipped one was evaluated with.
+    """
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     source = best_weights(run_dir)
     if not source.is_file() or not (run_dir / CONFIG_FILE).is_file():
         raise UserInputError(f"{run_dir}: not a training run folder (needs {CONFIG_FILE} and weights)")
+    config = GenmoConfig.load(run_dir / CONFIG_FILE)
+    if sampler_from is not None:
+        sampler = GenmoConfig.load(Path(sampler_from) / CONFIG_FILE).diffusion
+        for name in SAMPLER_FIELDS:
+            setattr(config.diffusion, name, getattr(sampler, name))
     out_dir.mkdir(parents=True, exist_ok=True)
     tensors = load_file(str(source))
     if half:
         tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
     save_file(tensors, str(out_dir / MODEL_FILE))
-    for name in (CONFIG_FILE, NORMALIZER_FILE):
-        (out_dir / name).write_bytes((run_dir / name).read_bytes())
+    config.save(out_dir / CONFIG_FILE)
+    (out_dir / NORMALIZER_FILE).write_bytes((run_dir / NORMALIZER_FILE).read_bytes())
     return out_dir
