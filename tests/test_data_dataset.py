@@ -123,3 +123,11 @@ def test_sample_weights_floor_the_count_of_rare_labels(tmp_path) -> None:
     floored = ds.sample_weights(power=0.5, min_windows=counts[rare] + 1)
     plain = ds.sample_weights(power=0.5)
     assert all(f < p for f, p, label in zip(floored, plain, labels) if label == rare)
+
+
+def test_excluded_labels_leave_the_training_windows(tmp_path) -> None:
+    corpus = _corpus(tmp_path)
+    ds = MotionWindows(corpus, "train", window=120, two_d_prob=0.0, yaw_aug=False, seed=0,
+                       exclude_labels=("bandai:wave-left-hand",))
+    assert [c["id"] for c in ds.clips] == ["a"]
+    assert len(ds) == len(MotionWindows(corpus, "train", window=120, seed=0, sources=("bandai",))) - 1

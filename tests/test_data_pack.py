@@ -191,3 +191,11 @@ def test_cli_pack_prints_its_sizes_and_refuses_a_pack_as_corpus(folders, tmp_pat
     res = subprocess.run([*run[:6], str(pack_dir), "--out", str(tmp_path / "q")], capture_output=True, text=True,
                          cwd=repo_root(), timeout=300)
     assert res.returncode == 2 and "already a pack" in res.stderr
+
+
+def test_training_sets_name_an_excluded_label_no_clip_has(folders) -> None:
+    _, pack_dir, _ = folders
+    cfg = GenmoConfig.load(repo_root() / "configs" / "tiny.json")
+    cfg.train.exclude_labels = ["deepmimic:no-such-action"]
+    with pytest.raises(UserInputError, match="no-such-action"):
+        training_sets(pack_dir, cfg.train, None)

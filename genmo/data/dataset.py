@@ -78,12 +78,13 @@ class MotionWindows(Dataset):
     Windows start every ``stride`` frames (clips shorter than a window give one padded
     window). ``two_d_prob`` of the samples get a synthetic 2D observation through a fresh
     random camera; ``yaw_aug`` turns each window by a random heading; ``mirror_prob`` mirrors
-    it (and swaps left and right in its text).
+    it (and swaps left and right in its text). ``exclude_labels`` leaves out the clips of those
+    `window_label`s.
     """
 
     def __init__(self, corpus: Corpus | str | Path, split: str = "train", window: int = 120, stride: int = 30,
                  two_d_prob: float = 0.5, yaw_aug: bool = True, mirror_prob: float = 0.0, seed: int | None = None,
-                 sources: tuple[str, ...] | None = None) -> None:
+                 sources: tuple[str, ...] | None = None, exclude_labels: tuple[str, ...] = ()) -> None:
         self.corpus = corpus if isinstance(corpus, Corpus) else load_corpus(corpus)
         if split not in ("train", "val", "test", "all"):
             raise ValueError(f"split must be train, val, test or all, got {split!r}")
@@ -92,7 +93,8 @@ class MotionWindows(Dataset):
         self.window, self.two_d_prob, self.yaw_aug, self.mirror_prob = window, two_d_prob, yaw_aug, mirror_prob
         self.rest = default_rest_joints().astype(np.float32)
         self.rng = np.random.default_rng(seed)
-        self.clips = [c for c in self.corpus.clips if (split == "all" or c["split"] == split) and (sources is None or c["source"] in sources)]
+        self.clips = [c for c in self.corpus.clips if (split == "all" or c["split"] == split)
+                      and (sources is None or c["source"] in sources) and window_label(c) not in exclude_labels]
         self.items: list[tuple[int, int]] = []
         for i, c in enumerate(self.clips):
             starts = range(0, max(c["length"] - window, 0) + 1, max(1, stride))

@@ -16,8 +16,9 @@ from genmo.body.kinematics import forward_kinematics
 from genmo.conditions.keypoints2d import VideoObservation, condition_arrays
 from genmo.data.clip import default_rest_joints
 from genmo.data.corpus import load_corpus
-from genmo.data.dataset import MotionWindows
+from genmo.data.dataset import MotionWindows, window_label
 from genmo.data.text_states import TextStateCache
+from genmo.errors import UserInputError
 from genmo.model.batch import empty_conditions
 from genmo.model.config import TrainConfig
 from genmo.motion.normalizer import Normalizer
@@ -147,7 +148,10 @@ def training_sets(data_dir: Path, train_cfg: TrainConfig, normalizer: Normalizer
     seq_len = train_cfg.seq_len
     corpus = load_corpus(data_dir)
     train = MotionWindows(corpus, "train", window=seq_len, stride=max(1, seq_len // 4), mirror_prob=0.5,
-                          two_d_prob=train_cfg.two_d_prob)
+                          two_d_prob=train_cfg.two_d_prob, exclude_labels=tuple(train_cfg.exclude_labels))
+    missing = set(train_cfg.exclude_labels) - {window_label(c) for c in corpus.clips if c["split"] == "train"}
+    if missing:
+        raise UserInputError(f"train.exclude_labels: no training clip has the label(s) {sorted(missing)}")
     val = MotionWindows(corpus, "val", window=seq_len, stride=seq_len, seed=0, two_d_prob=train_cfg.two_d_prob)
     encoder = TextStateCache.load(corpus.text_states) if corpus.text_states is not None else None
     collator = WindowCollator(None, encoder)
