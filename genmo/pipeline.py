@@ -79,7 +79,7 @@ class GenmoPipeline:
         self.body = body or load_body()
         schedule = NoiseSchedule(config.diffusion.num_timesteps)
         self.sampler = DDIMSampler(self.model, schedule, config.diffusion.estimation_input,
-                                   config.diffusion.music_guidance_scale)
+                                   config.diffusion.music_guidance_scale, config.diffusion.guidance_rescale)
         self.smooth_sigma = config.diffusion.smooth_sigma  # frames at the model rate; 0 = raw sampler output
         self.video_options: FrontEndOptions | None = None  # FrontEndOptions for video clips (None: every frame, the accurate path)
         self.eta = config.diffusion.eta  # DDIM stochasticity; 0 = deterministic

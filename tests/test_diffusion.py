@@ -101,6 +101,23 @@ def test_music_scale_weighs_the_music_apart_from_the_text() -> None:
                           DDIMSampler(model, NoiseSchedule(1000)).sample(silent, steps=1, guidance=3.0), atol=1e-6)
 
 
+def test_guidance_rescale_gives_the_guided_output_the_conditional_spread() -> None:
+    batch = random_conditions(2, 20)
+    model = make_model()
+    x = torch.zeros(2, 20, TINY.motion_dim)
+    t = torch.full((2,), 999)
+    with torch.no_grad():
+        c, u = model(x, t, batch), model(x, t, null_guided(batch))
+    guided = u + 3.0 * (c - u)
+    full = DDIMSampler(model, NoiseSchedule(1000), guidance_rescale=1.0).sample(batch, steps=1, guidance=3.0)
+    half = DDIMSampler(model, NoiseSchedule(1000), guidance_rescale=0.5).sample(batch, steps=1, guidance=3.0)
+    assert not torch.allclose(guided.std(dim=(1, 2)), c.std(dim=(1, 2)), rtol=1e-2)  # guidance changed the spread
+    assert torch.allclose(full.std(dim=(1, 2)), c.std(dim=(1, 2)), rtol=1e-4)
+    assert torch.allclose(half, 0.5 * full + 0.5 * guided, atol=1e-5)
+    with pytest.raises(ValueError, match="guidance_rescale"):
+        DDIMSampler(model, NoiseSchedule(1000), guidance_rescale=1.5)
+
+
 def test_null_keeps_observations_and_drops_text_and_music() -> None:
     batch = random_conditions(2, 10)
     null = null_guided(batch)

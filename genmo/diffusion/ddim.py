@@ -11,6 +11,9 @@ out = u + w (c - u), with the conditional and unconditional passes in one forwar
 With a music scale s != 1 and both text and music present, the music's own contribution gets its
 own weight (compositional guidance, three passes in one forward of batch 3B):
 out = u + w (c_text - u) + s w (c - c_text), where c_text drops the music only.
+A guidance rescale phi > 0 pulls the guided x_0 back towards the conditional one's spread (Lin et
+al. 2023, "Common Diffusion Noise Schedules and Sample Steps are Flawed", section 3.4):
+out <- phi * out * std(c) / std(out) + (1 - phi) * out, std per sample over frames and features.
 """
 
 from __future__ import annotations
@@ -85,15 +88,18 @@ class DDIMSampler:
     """Samples normalised motion x_0 (B, T, D) from a denoiser given a condition batch."""
 
     def __init__(self, model: nn.Module, schedule: NoiseSchedule, estimation_input: str = "zeros",
-                 music_scale: float = 1.0):
+                 music_scale: float = 1.0, guidance_rescale: float = 0.0):
         if estimation_input not in ("zeros", "noise"):
             raise ValueError(f"estimation_input must be 'zeros' or 'noise', got {estimation_input!r}")
         if music_scale <= 0:
             raise ValueError(f"music_scale must be > 0, got {music_scale}")
+        if not 0.0 <= guidance_rescale <= 1.0:
+            raise ValueError(f"guidance_rescale must be in [0, 1], got {guidance_rescale}")
         self.model = model
         self.schedule = schedule
         self.estimation_input = estimation_input
         self.music_scale = music_scale
+        self.guidance_rescale = guidance_rescale
 
     def _guided_batch(self, batch: dict, guidance: float) -> tuple[dict, tuple[float, ...]]:
         """The batch every step feeds the model, and the weights of its B-sized parts: one part
@@ -116,10 +122,17 @@ class DDIMSampler:
             return out
         if len(weights) == 1:
             cond, uncond = out.chunk(2)
-            return uncond + weights[0] * (cond - uncond)
+            return self._rescaled(uncond + weights[0] * (cond - uncond), cond)
         cond, text_only, uncond = out.chunk(3)
         w_text, w_music = weights
-        return uncond + w_text * (text_only - uncond) + w_music * (cond - text_only)
+        return self._rescaled(uncond + w_text * (text_only - uncond) + w_music * (cond - text_only), cond)
+
+    def _rescaled(self, guided: Tensor, cond: Tensor) -> Tensor:
+        """The guided x_0 with its per-sample spread pulled towards the conditional x_0's by guidance_rescale."""
+        if self.guidance_rescale == 0.0:
+            return guided
+        ratio = cond.std(dim=(1, 2), keepdim=True) / guided.std(dim=(1, 2), keepdim=True).clamp(min=1e-8)
+        return self.guidance_rescale * guided * ratio + (1.0 - self.guidance_rescale) * guided
 
     @torch.inference_mode()
     def sample(

@@ -101,7 +101,7 @@ def load_denoiser(folder: str | Path, ema: bool = True, device: str | torch.devi
     return model.to(device).eval(), cfg, normalizer
 
 
-SAMPLER_FIELDS = ("eta", "smooth_sigma", "floor_lift", "music_guidance_scale")  # diffusion keys training never reads
+SAMPLER_FIELDS = ("eta", "smooth_sigma", "floor_lift", "music_guidance_scale", "guidance_rescale")  # diffusion keys training never reads
 
 
 def export_checkpoint(run_dir: str | Path, out_dir: str | Path, half: bool = True,

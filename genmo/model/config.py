@@ -90,6 +90,7 @@ class DiffusionConfig:
     smooth_sigma: float = 0.0  # Gaussian over time (frames) on sampled motion; 0 = raw sampler output
     floor_lift: bool = False  # lift the root where a foot sinks under the floor (genmo.motion.floor)
     music_guidance_scale: float = 1.0  # the music's guidance weight as a multiple of the text's (1 = plain CFG)
+    guidance_rescale: float = 0.0  # 0..1: pull the guided x_0's spread towards the conditional one's (0 = off)
 
     def validate(self) -> None:
         if self.schedule != "cosine":
@@ -102,6 +103,8 @@ class DiffusionConfig:
             raise UserInputError(f"diffusion.eta must be >= 0, got {self.eta}")
         if self.music_guidance_scale <= 0:
             raise UserInputError(f"diffusion.music_guidance_scale must be > 0, got {self.music_guidance_scale}")
+        if not 0.0 <= self.guidance_rescale <= 1.0:
+            raise UserInputError(f"diffusion.guidance_rescale must be in [0, 1], got {self.guidance_rescale}")
         if not 0.0 <= self.smooth_sigma <= MAX_SMOOTH_SIGMA:
             raise UserInputError(f"diffusion.smooth_sigma must be in [0, {MAX_SMOOTH_SIGMA:g}] frames, got {self.smooth_sigma}")
 
