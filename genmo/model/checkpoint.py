@@ -109,7 +109,7 @@ def export_checkpoint(run_dir: str | Path, out_dir: str | Path, half: bool = Tru
     """Copy a training run's EMA weights (float16 when `half`), config and normaliser into a shippable folder.
 
     With `sampler_from` (a checkpoint folder), the config takes that checkpoint's sampling settings
-    (`SAMPLER_FIELDS`: DDIM eta, output smoothing, floor lift, music guidance) in place of the run's,
+    (`SAMPLER_FIELDS`: DDIM eta, output smoothing, floor lift, music guidance, guidance rescale) in place of the run's,
     so a retrained model keeps the sampler the shipped one was evaluated with.
     """
     run_dir, out_dir = Path(run_dir), Path(out_dir)
