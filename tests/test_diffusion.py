@@ -102,7 +102,7 @@ def test_music_scale_weighs_the_music_apart_from_the_text() -> None:
 
 
 def test_guidance_rescale_gives_the_guided_output_the_conditional_spread() -> None:
-    batch = random_conditions(2, 20)
+    batch = without_music(random_conditions(2, 20))  # text alone: the whole guided output is rescaled
     model = make_model()
     x = torch.zeros(2, 20, TINY.motion_dim)
     t = torch.full((2,), 999)
@@ -114,6 +114,20 @@ def test_guidance_rescale_gives_the_guided_output_the_conditional_spread() -> No
     assert not torch.allclose(guided.std(dim=(1, 2)), c.std(dim=(1, 2)), rtol=1e-2)  # guidance changed the spread
     assert torch.allclose(full.std(dim=(1, 2)), c.std(dim=(1, 2)), rtol=1e-4)
     assert torch.allclose(half, 0.5 * full + 0.5 * guided, atol=1e-5)
+
+
+def test_guidance_rescale_leaves_the_music_share_unscaled() -> None:
+    batch = random_conditions(2, 20)
+    assert batch["cond_mask"]["music"].any() and batch["text_present"].any()
+    model = make_model()
+    x = torch.zeros(2, 20, TINY.motion_dim)
+    t = torch.full((2,), 999)
+    with torch.no_grad():
+        c, c_text, u = (model(x, t, b) for b in (batch, without_music(batch), null_guided(batch)))
+    text_part = u + 3.0 * (c_text - u)
+    text_part = text_part * c_text.std(dim=(1, 2), keepdim=True) / text_part.std(dim=(1, 2), keepdim=True)
+    out = DDIMSampler(model, NoiseSchedule(1000), guidance_rescale=1.0).sample(batch, steps=1, guidance=3.0)
+    assert torch.allclose(out, text_part + 3.0 * (c - c_text), atol=1e-5)
     with pytest.raises(ValueError, match="guidance_rescale"):
         DDIMSampler(model, NoiseSchedule(1000), guidance_rescale=1.5)
 

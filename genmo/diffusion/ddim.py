@@ -11,9 +11,11 @@ out = u + w (c - u), with the conditional and unconditional passes in one forwar
 With a music scale s != 1 and both text and music present, the music's own contribution gets its
 own weight (compositional guidance, three passes in one forward of batch 3B):
 out = u + w (c_text - u) + s w (c - c_text), where c_text drops the music only.
-A guidance rescale phi > 0 pulls the guided x_0 back towards the conditional one's spread (Lin et
-al. 2023, "Common Diffusion Noise Schedules and Sample Steps are Flawed", section 3.4):
-out <- phi * out * std(c) / std(out) + (1 - phi) * out, std per sample over frames and features.
+A guidance rescale phi > 0 pulls the text's guided x_0 back towards the conditional one's spread (Lin
+et al. 2023, "Common Diffusion Noise Schedules and Sample Steps are Flawed", section 3.4):
+g <- phi * g * std(c) / std(g) + (1 - phi) * g, std per sample over frames and features, with
+g = u + w (c - u) for text alone and g = u + w (c_text - u) against c_text when music is present
+too (the music's share s w (c - c_text) is added after, unscaled); music alone is not rescaled.
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ class DDIMSampler:
         (no guidance), [c, u] with u + w (c - u), or [c, c_text, u] with the music weighted apart."""
         if guidance == 1.0 or not has_guided_conditions(batch):
             return batch, ()
-        if self.music_scale == 1.0 or not has_music(batch):
+        if (self.music_scale == 1.0 and self.guidance_rescale == 0.0) or not has_music(batch):
             return cat_batches(batch, null_guided(batch)), (guidance,)
         if not has_text(batch):  # c_text is u: the music scale multiplies the one guidance weight
             return cat_batches(batch, null_guided(batch)), (guidance * self.music_scale,)
@@ -122,10 +124,11 @@ class DDIMSampler:
             return out
         if len(weights) == 1:
             cond, uncond = out.chunk(2)
-            return self._rescaled(uncond + weights[0] * (cond - uncond), cond)
+            guided = uncond + weights[0] * (cond - uncond)
+            return guided if has_music(batch) else self._rescaled(guided, cond)
         cond, text_only, uncond = out.chunk(3)
         w_text, w_music = weights
-        return self._rescaled(uncond + w_text * (text_only - uncond) + w_music * (cond - text_only), cond)
+        return self._rescaled(uncond + w_text * (text_only - uncond), text_only) + w_music * (cond - text_only)
 
     def _rescaled(self, guided: Tensor, cond: Tensor) -> Tensor:
         """The guided x_0 with its per-sample spread pulled towards the conditional x_0's by guidance_rescale."""
