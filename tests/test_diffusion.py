@@ -83,14 +83,20 @@ def test_guidance_is_u_plus_w_times_c_minus_u(sampler: DDIMSampler) -> None:
     assert (c - u).abs().max() > 1e-4  # the null really drops text and music
 
 
+def _guidance_parts(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The estimation pass (t = 999 from zeros) with every condition, without the music, and the null."""
+    b, length = batch["valid"].shape
+    x = torch.zeros(b, length, TINY.motion_dim)
+    t = torch.full((b,), 999)
+    with torch.no_grad():
+        return tuple(model(x, t, part) for part in (batch, without_music(batch), null_guided(batch)))
+
+
 def test_music_scale_weighs_the_music_apart_from_the_text() -> None:
     batch = random_conditions(2, 20)
     assert batch["cond_mask"]["music"].any() and batch["text_present"].any()
     model = make_model()
-    x = torch.zeros(2, 20, TINY.motion_dim)
-    t = torch.full((2,), 999)
-    with torch.no_grad():
-        c, c_text, u = (model(x, t, b) for b in (batch, without_music(batch), null_guided(batch)))
+    c, c_text, u = _guidance_parts(model, batch)
     plain = DDIMSampler(model, NoiseSchedule(1000)).sample(batch, steps=1, guidance=3.0)
     scaled = DDIMSampler(model, NoiseSchedule(1000), music_scale=2.0).sample(batch, steps=1, guidance=3.0)
     assert torch.allclose(plain, u + 3.0 * (c - u), atol=1e-5)  # scale 1: plain guidance
@@ -104,10 +110,7 @@ def test_music_scale_weighs_the_music_apart_from_the_text() -> None:
 def test_guidance_rescale_gives_the_guided_output_the_conditional_spread() -> None:
     batch = without_music(random_conditions(2, 20))  # text alone: the whole guided output is rescaled
     model = make_model()
-    x = torch.zeros(2, 20, TINY.motion_dim)
-    t = torch.full((2,), 999)
-    with torch.no_grad():
-        c, u = model(x, t, batch), model(x, t, null_guided(batch))
+    c, _, u = _guidance_parts(model, batch)
     guided = u + 3.0 * (c - u)
     full = DDIMSampler(model, NoiseSchedule(1000), guidance_rescale=1.0).sample(batch, steps=1, guidance=3.0)
     half = DDIMSampler(model, NoiseSchedule(1000), guidance_rescale=0.5).sample(batch, steps=1, guidance=3.0)
@@ -120,10 +123,7 @@ def test_guidance_rescale_leaves_the_music_share_unscaled() -> None:
     batch = random_conditions(2, 20)
     assert batch["cond_mask"]["music"].any() and batch["text_present"].any()
     model = make_model()
-    x = torch.zeros(2, 20, TINY.motion_dim)
-    t = torch.full((2,), 999)
-    with torch.no_grad():
-        c, c_text, u = (model(x, t, b) for b in (batch, without_music(batch), null_guided(batch)))
+    c, c_text, u = _guidance_parts(model, batch)
     text_part = u + 3.0 * (c_text - u)
     text_part = text_part * c_text.std(dim=(1, 2), keepdim=True) / text_part.std(dim=(1, 2), keepdim=True)
     out = DDIMSampler(model, NoiseSchedule(1000), guidance_rescale=1.0).sample(batch, steps=1, guidance=3.0)

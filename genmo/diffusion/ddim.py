@@ -103,20 +103,23 @@ class DDIMSampler:
         self.music_scale = music_scale
         self.guidance_rescale = guidance_rescale
 
-    def _guided_batch(self, batch: dict, guidance: float) -> tuple[dict, tuple[float, ...]]:
-        """The batch every step feeds the model, and the weights of its B-sized parts: one part
-        (no guidance), [c, u] with u + w (c - u), or [c, c_text, u] with the music weighted apart."""
+    def _guided_batch(self, batch: dict, guidance: float) -> tuple[dict, tuple[float, ...], bool]:
+        """The batch every step feeds the model, the weights of its B-sized parts (one part: no
+        guidance; [c, u] with u + w (c - u); or [c, c_text, u] with the music weighted apart), and
+        whether a [c, u] guidance is the text's alone (so the guidance rescale acts on it)."""
         if guidance == 1.0 or not has_guided_conditions(batch):
-            return batch, ()
-        if (self.music_scale == 1.0 and self.guidance_rescale == 0.0) or not has_music(batch):
-            return cat_batches(batch, null_guided(batch)), (guidance,)
+            return batch, (), False
+        music = has_music(batch)
+        if (self.music_scale == 1.0 and self.guidance_rescale == 0.0) or not music:
+            return cat_batches(batch, null_guided(batch)), (guidance,), not music
         if not has_text(batch):  # c_text is u: the music scale multiplies the one guidance weight
-            return cat_batches(batch, null_guided(batch)), (guidance * self.music_scale,)
+            return cat_batches(batch, null_guided(batch)), (guidance * self.music_scale,), False
         parts = cat_batches(cat_batches(batch, without_music(batch)), null_guided(batch))
-        return parts, (guidance, guidance * self.music_scale)
+        return parts, (guidance, guidance * self.music_scale), False
 
-    def _denoise(self, x_t: Tensor, t: int, batch: dict, weights: tuple[float, ...], attention: str) -> Tensor:
-        """x_0 at step t of the batch and weights of `_guided_batch`."""
+    def _denoise(self, x_t: Tensor, t: int, batch: dict, weights: tuple[float, ...], text_alone: bool,
+                 attention: str) -> Tensor:
+        """x_0 at step t of the batch, weights and text-alone flag of `_guided_batch`."""
         parts = len(weights) + 1 if weights else 1
         tt = torch.full((x_t.shape[0] * parts,), t, dtype=torch.long, device=x_t.device)
         out = self.model(torch.cat([x_t] * parts), tt, batch, attention=attention)
@@ -125,7 +128,7 @@ class DDIMSampler:
         if len(weights) == 1:
             cond, uncond = out.chunk(2)
             guided = uncond + weights[0] * (cond - uncond)
-            return guided if has_music(batch) else self._rescaled(guided, cond)
+            return self._rescaled(guided, cond) if text_alone else guided
         cond, text_only, uncond = out.chunk(3)
         w_text, w_music = weights
         return self._rescaled(uncond + w_text * (text_only - uncond), text_only) + w_music * (cond - text_only)
@@ -180,7 +183,7 @@ class DDIMSampler:
         def noise() -> Tensor:
             return torch.randn((b, length, dim), generator=gen).to(device)
 
-        model_batch, weights = self._guided_batch(batch, guidance)  # built once, used every step
+        model_batch, weights, text_alone = self._guided_batch(batch, guidance)  # built once, used every step
         x_t = self._initial(init, batch, noise)
         x0 = x_t
         abar = self.schedule.alphas_cumprod
@@ -188,7 +191,7 @@ class DDIMSampler:
             if keyframes is not None:
                 tt = torch.full((b,), t, dtype=torch.long, device=device)
                 x_t = torch.where(keyframe_mask, self.schedule.q_sample(keyframes, tt, noise()), x_t)
-            x0 = self._denoise(x_t, t, model_batch, weights, attention)
+            x0 = self._denoise(x_t, t, model_batch, weights, text_alone, attention)
             if i + 1 < len(timesteps):
                 t_next = timesteps[i + 1]
                 a, a_next = float(abar[t]), float(abar[t_next])
