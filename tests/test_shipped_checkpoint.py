@@ -9,7 +9,7 @@ from genmo.model.config import GenmoConfig
 from genmo.paths import default_checkpoint
 
 FOLDER = default_checkpoint()
-FILES = ("model.safetensors", "config.json", "normalizer.safetensors", "MODEL_CARD.md")
+FILES = ("model.safetensors", "config.json", "normalizer.safetensors", "MODEL_CARD.md", "eval.json")
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +31,21 @@ def test_model_card_names_the_architecture_licence_and_eval_command():
     assert f"D = {cfg.model.d_model}, {cfg.model.n_layers} GENMO layers" in card
     assert "non-commercial" in card.lower()
     assert "python -m genmo eval --checkpoint checkpoints/genmo-small" in card
+
+
+def test_model_card_tables_are_the_shipped_evaluation():
+    """The card's tables are the report of the shipped `genmo eval --json` (eval.json), unedited."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "card_tables.py"
+    spec = importlib.util.spec_from_file_location("card_tables", path)
+    card_tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(card_tables)
+    card = (FOLDER / "MODEL_CARD.md").read_text()
+    results = json.loads((FOLDER / "eval.json").read_text())
+    assert card_tables.replace_tables(card, card_tables.report_sections(results)) == card
 
 
 def test_default_pipeline_loads_the_shipped_weights(pipe):
