@@ -131,3 +131,41 @@ def test_excluded_labels_leave_the_training_windows(tmp_path) -> None:
                        exclude_labels=("bandai:wave-left-hand",))
     assert [c["id"] for c in ds.clips] == ["a"]
     assert len(ds) == len(MotionWindows(corpus, "train", window=120, seed=0, sources=("bandai",))) - 1
+
+
+def _still_then_moving(frames_still: int = 90, frames_moving: int = 60) -> np.ndarray:
+    """Joints (T, 24, 3) of the rest pose held still, then the right wrist swinging 0.3 m at 1 Hz."""
+    rest = default_rest_joints().astype(np.float32)
+    joints = np.repeat(rest[None], frames_still + frames_moving, 0)
+    t = np.arange(frames_moving) / 30.0
+    joints[frames_still:, 21, 0] += 0.3 * np.sin(2 * np.pi * t)
+    return joints
+
+
+def test_still_stretches_find_the_held_pose_and_not_the_swinging_arm() -> None:
+    from genmo.data.still import still_stretches
+
+    stretches = still_stretches(_still_then_moving())
+    assert len(stretches) == 1
+    start, length = stretches[0]
+    assert start == 0 and 85 <= length <= 100, stretches
+    walking = _still_then_moving()
+    walking[:, :, 2] += np.arange(len(walking))[:, None] * (1.0 / 30.0)  # the whole body travels 1 m/s
+    assert still_stretches(walking) == []
+    assert still_stretches(_still_then_moving(30, 20)) == []  # shorter than min_frames
+
+
+def test_still_clips_become_stand_still_windows_of_their_split(tmp_path) -> None:
+    from genmo.data.still import STILL_ACTION, still_clips
+
+    corpus = _corpus(tmp_path)
+    rest = default_rest_joints().astype(np.float32)
+    corpus.arrays["bandai"]["poses"][:90] = 0.0  # clip a holds the rest pose for 3 s, then moves
+    extra = still_clips(corpus, "train", rest)
+    assert [(c["id"], c["start"], c["split"], c["labels"]["action"]) for c in extra] == [("a#still0", 0, "train", STILL_ACTION)]
+    assert 85 <= extra[0]["length"] <= 95 and all("stand" in t.lower() or "stays still" in t.lower() for t in extra[0]["texts"])
+    assert still_clips(corpus, "val", rest) == []
+    ds = MotionWindows(corpus, "train", window=120, two_d_prob=0.0, yaw_aug=False, seed=0, extra_clips=tuple(extra))
+    item = ds[len(ds) - 1]
+    assert item["clip_id"] == "a#still0" and item["mask"].sum() == extra[0]["length"]
+    assert np.abs(item["local_rots"][item["mask"]] - np.eye(3)).max() < 1e-6

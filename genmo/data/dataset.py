@@ -79,12 +79,14 @@ class MotionWindows(Dataset):
     window). ``two_d_prob`` of the samples get a synthetic 2D observation through a fresh
     random camera; ``yaw_aug`` turns each window by a random heading; ``mirror_prob`` mirrors
     it (and swaps left and right in its text). ``exclude_labels`` leaves out the clips of those
-    `window_label`s.
+    `window_label`s; ``extra_clips`` (index entries over the same corpus arrays, e.g.
+    genmo.data.still) are added to the split's clips.
     """
 
     def __init__(self, corpus: Corpus | str | Path, split: str = "train", window: int = 120, stride: int = 30,
                  two_d_prob: float = 0.5, yaw_aug: bool = True, mirror_prob: float = 0.0, seed: int | None = None,
-                 sources: tuple[str, ...] | None = None, exclude_labels: tuple[str, ...] = ()) -> None:
+                 sources: tuple[str, ...] | None = None, exclude_labels: tuple[str, ...] = (),
+                 extra_clips: tuple[dict, ...] = ()) -> None:
         self.corpus = corpus if isinstance(corpus, Corpus) else load_corpus(corpus)
         if split not in ("train", "val", "test", "all"):
             raise ValueError(f"split must be train, val, test or all, got {split!r}")
@@ -95,6 +97,7 @@ class MotionWindows(Dataset):
         self.rng = np.random.default_rng(seed)
         self.clips = [c for c in self.corpus.clips if (split == "all" or c["split"] == split)
                       and (sources is None or c["source"] in sources) and window_label(c) not in exclude_labels]
+        self.clips += list(extra_clips)
         self.items: list[tuple[int, int]] = []
         for i, c in enumerate(self.clips):
             starts = range(0, max(c["length"] - window, 0) + 1, max(1, stride))

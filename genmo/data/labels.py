@@ -61,6 +61,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "punch_left": ("punches to the left", "throws a punch to the left side", "strikes to the left"),
     "ready_to_walk": ("starts walking from a standstill", "begins to walk", "sets off walking"),
     "walk_to_ready": ("stops walking and stands still", "walks and comes to a stop", "halts after walking"),
+    "stand-still": ("stands still", "stands in place", "stands without moving", "stays still, standing"),
 }
 
 # Style label -> (adverb phrases, "with ..." / adjective phrases).

@@ -17,6 +17,7 @@ from genmo.conditions.keypoints2d import VideoObservation, condition_arrays
 from genmo.data.clip import default_rest_joints
 from genmo.data.corpus import load_corpus
 from genmo.data.dataset import MotionWindows, window_label
+from genmo.data.still import still_clips
 from genmo.data.text_states import TextStateCache
 from genmo.errors import UserInputError
 from genmo.model.batch import empty_conditions
@@ -147,8 +148,10 @@ def training_sets(data_dir: Path, train_cfg: TrainConfig, normalizer: Normalizer
     pack of one (genmo.data.pack; its sentences' states then come from the pack, not the text model)."""
     seq_len = train_cfg.seq_len
     corpus = load_corpus(data_dir)
+    extra = tuple(still_clips(corpus, "train", default_rest_joints())) if train_cfg.still_clips else ()
     train = MotionWindows(corpus, "train", window=seq_len, stride=max(1, seq_len // 4), mirror_prob=0.5,
-                          two_d_prob=train_cfg.two_d_prob, exclude_labels=tuple(train_cfg.exclude_labels))
+                          two_d_prob=train_cfg.two_d_prob, exclude_labels=tuple(train_cfg.exclude_labels),
+                          extra_clips=extra)
     missing = set(train_cfg.exclude_labels) - {window_label(c) for c in corpus.clips if c["split"] == "train"}
     if missing:
         raise UserInputError(f"train.exclude_labels: no training clip has the label(s) {sorted(missing)}")

@@ -152,6 +152,7 @@ class TrainConfig:
     balanced_sampling: bool = False  # draw windows with weight count(label) ** -0.5 instead of uniformly
     balance_min_windows: int = 1  # labels with fewer windows are weighted as if they had this many
     exclude_labels: list[str] = field(default_factory=list)  # "source:action" labels left out of the train split
+    still_clips: bool = False  # add the train clips' still stretches as "stand-still" clips (genmo.data.still)
     small_t_weight_cap: float = 1.0  # generation terms weighted min(1 / (1 - alpha_bar_t), cap); 1 = off
 
     def validate(self) -> None:
