@@ -199,3 +199,15 @@ def test_training_sets_name_an_excluded_label_no_clip_has(folders) -> None:
     cfg.train.exclude_labels = ["deepmimic:no-such-action"]
     with pytest.raises(UserInputError, match="no-such-action"):
         training_sets(pack_dir, cfg.train, None)
+
+
+def test_still_clips_refuse_a_pack_without_their_sentences(folders, monkeypatch) -> None:
+    import genmo.data.training as training
+
+    _, pack_dir, _ = folders
+    cfg = GenmoConfig.load(repo_root() / "configs" / "tiny.json")
+    cfg.train.still_clips = True
+    monkeypatch.setattr(training, "still_clips", lambda corpus, split, rest: [
+        dict(corpus.clips[0], id="x#still0", texts=["A person stands still."])])
+    with pytest.raises(UserInputError, match="still_clips"):
+        training_sets(pack_dir, cfg.train, None)

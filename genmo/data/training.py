@@ -157,6 +157,9 @@ def training_sets(data_dir: Path, train_cfg: TrainConfig, normalizer: Normalizer
         raise UserInputError(f"train.exclude_labels: no training clip has the label(s) {sorted(missing)}")
     val = MotionWindows(corpus, "val", window=seq_len, stride=seq_len, seed=0, two_d_prob=train_cfg.two_d_prob)
     encoder = TextStateCache.load(corpus.text_states) if corpus.text_states is not None else None
+    if encoder is not None and any(t not in encoder for c in extra for t in c["texts"]):
+        raise UserInputError(f"train.still_clips: {data_dir} is a pack without the stand-still sentences; "
+                             "train on the corpus folder")
     collator = WindowCollator(None, encoder)
     if normalizer is None:
         normalizer = fit_normalizer(train, collator)
