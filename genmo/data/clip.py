@@ -51,6 +51,14 @@ def default_rest_joints() -> np.ndarray:
     return body.rest_joints().detach().cpu().numpy().astype(np.float64)
 
 
+def local_rotations(poses: np.ndarray) -> np.ndarray:
+    """Local rotation matrices (N, 24, 3, 3) float32 of a corpus clip's axis-angle poses (N, 24, 3)."""
+    from scipy.spatial.transform import Rotation
+
+    n = len(poses)
+    return Rotation.from_rotvec(poses.reshape(-1, 3)).as_matrix().reshape(n, 24, 3, 3).astype(np.float32)
+
+
 def joints_of(local_rots: np.ndarray, trans: np.ndarray, rest_joints: np.ndarray) -> np.ndarray:
     """World joints (N, 24, 3) of SMPL local rotations and translation on the given rest skeleton."""
     rest = torch.as_tensor(rest_joints, dtype=torch.float32)

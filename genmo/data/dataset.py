@@ -19,11 +19,10 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 from torch.utils.data import Dataset
 
 from genmo.body.skeleton import mirror_permutation
-from genmo.data.clip import default_rest_joints, joints_of
+from genmo.data.clip import default_rest_joints, joints_of, local_rotations
 from genmo.data.corpus import Corpus, load_corpus
 from genmo.data.projection import observe_2d
 
@@ -123,7 +122,7 @@ class MotionWindows(Dataset):
         clip = self.clips[ci]
         arr = self.corpus.clip_arrays(clip)
         n = min(self.window, clip["length"] - start)
-        rots = Rotation.from_rotvec(arr["poses"][start:start + n].reshape(-1, 3)).as_matrix().reshape(n, 24, 3, 3).astype(np.float32)
+        rots = local_rotations(arr["poses"][start:start + n])
         trans = arr["trans"][start:start + n].astype(np.float32)
         rng = self.rng
         text = ""

@@ -9,9 +9,8 @@ than `max_joint_speed` on average relative to the pelvis and the pelvis travels 
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
-from genmo.data.clip import joints_of
+from genmo.data.clip import joints_of, local_rotations
 from genmo.data.corpus import Corpus
 from genmo.data.labels import label_sentences
 
@@ -43,9 +42,7 @@ def still_clips(corpus: Corpus, split: str, rest: np.ndarray, min_frames: int = 
         if clip["split"] != split or clip.get("has_music") or clip["length"] < min_frames:
             continue
         arr = corpus.clip_arrays(clip)
-        n = clip["length"]
-        rots = Rotation.from_rotvec(arr["poses"].reshape(-1, 3)).as_matrix().reshape(n, 24, 3, 3).astype(np.float32)
-        joints = joints_of(rots, arr["trans"].astype(np.float32), rest)
+        joints = joints_of(local_rotations(arr["poses"]), arr["trans"].astype(np.float32), rest)
         for k, (start, length) in enumerate(still_stretches(joints, clip["fps"], min_frames)):
             cid = f"{clip['id']}#still{k}"
             out.append({**clip, "id": cid, "start": clip["start"] + start, "length": length,
