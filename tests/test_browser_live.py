@@ -68,6 +68,15 @@ def page(url, camera_file):
         browser.close()
 
 
+PERSON_IN_VIEW = "document.querySelector('#live-stats').innerText.includes('person found')"
+# the newest result is a recorded frame with the person in it, at least 2 s into the recording
+RECORDED_A_PERSON = """(() => {
+  const t = document.querySelector('#live-stats').innerText;
+  const m = t.match(/recording ([0-9.]+) s/);
+  return m !== null && parseFloat(m[1]) >= 2 && t.includes('person found');
+})()"""
+
+
 def _body_src(page) -> str | None:
     img = page.locator("#live-body img")
     return img.first.get_attribute("src") if img.count() else None
@@ -98,9 +107,10 @@ def test_live_view_updates_records_onto_the_timeline_and_generates(page):
     assert float(page.locator("#live-latency").inner_text()) > 0
 
     before = json.loads(page.locator(".gtl").get_attribute("data-spec"))
+    page.wait_for_function(PERSON_IN_VIEW)  # a loaded machine may need a while to find the mannequin
     page.click("#live-record")
     page.wait_for_function("document.querySelector('#live-message').innerText.includes('Recording')")
-    page.wait_for_function("document.querySelector('#live-stats').innerText.includes('recording 2')")
+    page.wait_for_function(RECORDED_A_PERSON)
     page.click("#live-stop")
     reply = _wait_for_reply(page)
     assert "Added the recording" in reply, reply

@@ -100,6 +100,19 @@ def test_live_session_drops_frames_instead_of_queueing(frames, pipe):
         session.close()
 
 
+def test_a_sparse_stream_finds_the_person_again_after_losing_the_track(frames):
+    """A busy server estimates every 6th frame of the looping clip: the track used to shrink onto a
+    patch that BlazePose found nothing in and never let go (no person in the second half); a track
+    lost for LOST_FORGET pose frames is now forgotten and the person is found again."""
+    observer = FrameObserver(RATE, LIVE_OPTIONS)
+    try:
+        found = [observer.add(frame) is not None for frame in (frames * 3)[::6]]
+    finally:
+        observer.close()
+    second_half = found[len(found) // 2:]
+    assert sum(second_half) >= len(second_half) // 3, found
+
+
 def test_add_recording_places_the_clip_after_the_observed_clips():
     from app.live import add_recording
 

@@ -4,8 +4,9 @@ estimator (genmo.live).
 
 Per source frame: find/track the main person (HOG on the first frame and while the track is lost;
 in between the box follows the previous keypoints; the whole frame when HOG finds nobody and the
-track stays lost), BlazePose on a crop around the box, and the camera rotation from the previous
-camera frame (ORB, the person masked out). The levers of ``FrontEndOptions`` trade accuracy for speed:
+track stays lost; a track lost for LOST_FORGET pose frames is forgotten, so a person who moved far
+while frames were dropped is found anew), BlazePose on a crop around the box, and the camera rotation
+from the previous camera frame (ORB, the person masked out). The levers of ``FrontEndOptions`` trade accuracy for speed:
 
 - ``pose_fps``: BlazePose runs on about this many frames a second; the frames between are
   missing observations (person_found False) that the model in-fills.
@@ -38,6 +39,7 @@ TRACK_GATE = 0.6           # a new box centre may move this many box heights per
 BOX_MARGIN = 0.1           # reported boxes = visible keypoint extent grown by this fraction per side
 LOST_DETECT_EVERY = 4     # while nobody is tracked, HOG runs on every n-th pose frame (BlazePose on the others)
 LOST_WHOLE_FRAME = 2      # after this many lost pose frames without a detection, BlazePose sees the whole frame
+LOST_FORGET = 6           # after this many lost pose frames the track is forgotten: the next person found starts it anew
 MAX_PENDING_CAMERA = 8     # camera steps queued for the worker thread before the caller waits
 
 
@@ -117,6 +119,10 @@ class PersonTracker:
         near = int(np.argmin(dists))
         return boxes[near] if dists[near] < self.gate() else None
 
+    def forget(self) -> None:
+        """Drop the track (its box may have shrunk onto a wrong patch): the next pose found starts it anew."""
+        self.box, self.lost = None, 0
+
     def accept(self, kp: np.ndarray | None) -> bool:
         """Take a pose into the track if it is near it; returns whether the person was found."""
         if kp is None:
@@ -181,6 +187,9 @@ class FrameObserver:
 
     def _pose(self, frame: np.ndarray, t: int) -> np.ndarray | None:
         tracker = self._tracker
+        if tracker.box is not None and tracker.lost >= LOST_FORGET:
+            tracker.forget()  # e.g. frames dropped by a busy live server: the person moved far from the old box
+            self._estimator.reset()
         box = tracker.box
         periodic = not self.options.detect_when_lost and t % DETECT_EVERY == 0
         searching = box is None or tracker.lost > 0
