@@ -211,3 +211,28 @@ def test_still_clips_refuse_a_pack_without_their_sentences(folders, monkeypatch)
         dict(corpus.clips[0], id="x#still0", texts=["A person stands still."])])
     with pytest.raises(UserInputError, match="still_clips"):
         training_sets(pack_dir, cfg.train, None)
+
+
+def test_training_with_the_per_feature_skip_measures_and_saves_each_features_spectrum(folders, tmp_path) -> None:
+    """`genmo train` with model.skip_per_feature measures the spectra on the training windows and
+    saves them with the weights; the run loads back with them."""
+    from genmo.cli import main
+    from genmo.data.training import measure_feature_spectra
+    from genmo.model.checkpoint import load_denoiser
+
+    _, pack_dir, _ = folders
+    raw = json.loads((repo_root() / "configs" / "tiny.json").read_text())
+    raw["model"].update(adaln=True, prediction="wiener", skip_per_feature=True, skip_power_cap=1.0)
+    raw["train"].update(steps=2, val_every=2, ckpt_every=2, log_every=1)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(raw))
+    assert main(["train", "--config", str(config), "--data", str(pack_dir), "--out", str(tmp_path / "run"),
+                 "--no-progress"]) == 0
+    model, cfg, normalizer = load_denoiser(tmp_path / "run")
+    assert cfg.model.skip_per_feature and not cfg.model.skip_spectrum  # the shared spectrum is not measured
+    train, _, _, collate = training_sets(pack_dir, cfg.train, normalizer)
+    fresh = measure_feature_spectra(train, collate)  # other random windows: close, not equal
+    saved = model.skip_spectra
+    assert saved.shape == fresh.shape == (cfg.model.motion_dim, 61) and bool((saved >= 0).all())
+    still = fresh.sum(dim=1) == 0  # features that never move (hands, betas) have no power in either
+    assert bool(still.any()) and bool((saved[still] == 0).all()) and bool((saved[~still].sum(dim=1) > 0).all())

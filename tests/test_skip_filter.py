@@ -11,7 +11,9 @@ import torch
 from genmo.diffusion.ddim import DDIMSampler
 from genmo.diffusion.schedule import NoiseSchedule, cosine_alphas_cumprod
 from genmo.model import GenmoDenoiser
-from genmo.model.skip_filter import apply_kernels, motion_spectrum, wiener_kernels
+from genmo.model.checkpoint import load_weights, save_weights
+from genmo.model.skip_filter import (apply_kernels, feature_spectra, feature_wiener_kernels, grid_interpolation,
+                                     motion_spectrum, wiener_kernels)
 from tests.test_model import TINY, make_model, random_conditions
 
 ABAR = cosine_alphas_cumprod(1000).float()
@@ -93,3 +95,57 @@ def test_wiener_denoiser_keeps_estimation_and_keyframes_exact() -> None:
     assert torch.equal(out[mask], known[mask])
     with pytest.raises(ValueError, match="skip_spectrum"):
         GenmoDenoiser(dataclasses.replace(cfg, skip_spectrum=[]))
+
+
+def test_feature_kernels_are_the_shared_kernels_of_each_features_own_spectrum() -> None:
+    slow = torch.tensor(SLOW)
+    unit = slow / ((2 * slow.sum() - slow[0] - slow[-1]) / (2 * len(SLOW) - 2))  # the shared filter's scaling
+    spectra = torch.stack([unit, torch.ones(len(SLOW))])  # a slow feature and a white one
+    steps = torch.tensor([1, 250, 600])
+    kernels = feature_wiener_kernels(spectra, ABAR[steps], grid_interpolation(len(SLOW)), power_cap=1.0)
+    assert kernels.shape == (3, 2, 61)
+    assert torch.allclose(kernels[:, 0], wiener_kernels(SLOW, ABAR, power_cap=1.0)[steps], atol=1e-5)
+    centre = kernels.shape[-1] // 2
+    assert torch.allclose(kernels[:, 1, centre], ABAR[steps].sqrt(), atol=1e-5)  # white: the scalar v skip
+
+
+def test_apply_kernels_per_feature_filters_each_feature_by_its_own_kernel() -> None:
+    x = torch.randn(2, 40, 3, generator=torch.Generator().manual_seed(2))
+    kernels = torch.randn(2, 3, 61, generator=torch.Generator().manual_seed(3))
+    out = apply_kernels(x, kernels)
+    for d in range(3):
+        assert torch.allclose(out[..., d], apply_kernels(x[..., d:d + 1], kernels[:, d])[..., 0], atol=1e-5)
+
+
+def test_feature_spectra_keep_each_features_power_in_normalised_units() -> None:
+    gen = torch.Generator().manual_seed(4)
+    white = torch.randn(64, 120, 1, generator=gen)
+    slow = torch.cumsum(torch.randn(64, 120, 1, generator=gen), dim=1) / 10
+    spectra = feature_spectra([{"x0": torch.cat([white, 3 * white, slow], dim=-1),
+                                "valid": torch.ones(64, 120, dtype=torch.bool)}])
+    assert spectra.shape == (3, 61)
+    assert 0.8 < float(spectra[0].mean()) < 1.2 and torch.allclose(spectra[1], 9 * spectra[0], rtol=1e-4)
+    assert spectra[2, 1] > 100 * spectra[2, -1]
+
+
+def test_per_feature_skip_keeps_the_estimation_pass_and_loads_a_shared_checkpoint(tmp_path) -> None:
+    shared_cfg = dataclasses.replace(TINY, adaln=True, prediction="wiener", text_layers=1, skip_spectrum=SLOW)
+    shared = make_model(shared_cfg)
+    save_weights(shared, tmp_path / "shared.safetensors")
+    model = GenmoDenoiser(dataclasses.replace(shared_cfg, skip_per_feature=True))
+    with pytest.raises(Exception, match="skip_spectra"):
+        load_weights(model, tmp_path / "shared.safetensors")
+    load_weights(model, tmp_path / "shared.safetensors", optional=("skip_spectra",))
+    model.skip_spectra.copy_(torch.rand(shared_cfg.motion_dim, 61) * 5)
+    batch = random_conditions(2, 24)
+    zeros = torch.zeros(2, 24, shared_cfg.motion_dim)
+    last = torch.tensor([999, 999])
+    x_t = torch.randn(2, 24, shared_cfg.motion_dim)
+    mid = torch.tensor([300, 300])
+    with torch.no_grad():
+        assert torch.allclose(model(zeros, last, batch), shared(zeros, last, batch), atol=1e-6)
+        assert not torch.allclose(model(x_t, mid, batch), shared(x_t, mid, batch), atol=1e-4)
+    save_weights(model, tmp_path / "per_feature.safetensors")
+    again = GenmoDenoiser(dataclasses.replace(shared_cfg, skip_per_feature=True))
+    load_weights(again, tmp_path / "per_feature.safetensors")
+    assert torch.equal(again.skip_spectra, model.skip_spectra)

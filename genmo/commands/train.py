@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         train_set, val_set, normalizer, collate = _real(args.data, cfg, normalizer)
     if cfg.model.prediction == "wiener" and not cfg.model.skip_spectrum and args.resume:
         cfg.model.skip_spectrum = GenmoConfig.load(args.out / CONFIG_FILE).model.skip_spectrum  # the run's own
-    if cfg.model.prediction == "wiener" and not cfg.model.skip_spectrum:
+    if cfg.model.prediction == "wiener" and not cfg.model.skip_spectrum and not cfg.model.skip_per_feature:
         if args.synthetic is not None:
             raise UserInputError("model.prediction 'wiener' needs model.skip_spectrum with --synthetic")
         from genmo.data.training import measure_spectrum
@@ -90,6 +90,12 @@ def run(args: argparse.Namespace) -> int:
             trainer.resume()
         elif args.init is not None:
             trainer.warm_start(args.init)
+        if cfg.model.skip_per_feature and not bool(trainer.model.skip_spectra.any()):
+            if args.synthetic is not None:
+                raise UserInputError("model.skip_per_feature measures its spectra from --data, not --synthetic")
+            from genmo.data.training import measure_feature_spectra
+
+            trainer.set_skip_spectra(measure_feature_spectra(train_set, collate))
         summary = trainer.fit(args.steps, budget_s=args.time_budget)
         if trainer.info.is_main:
             print(json.dumps({"out": str(args.out), **summary}))

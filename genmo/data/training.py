@@ -132,6 +132,20 @@ def measure_spectrum(dataset: MotionWindows, collator: WindowCollator, windows: 
     random subset of full-length windows that a camera observed (so every field is meaningful)."""
     from genmo.model.skip_filter import motion_spectrum
 
+    return motion_spectrum(_spectrum_batches(dataset, collator, windows, seed))
+
+
+def measure_feature_spectra(dataset: MotionWindows, collator: WindowCollator, windows: int = 512,
+                            seed: int = 0) -> torch.Tensor:
+    """Each feature's temporal power spectrum (motion_dim, bins) of normalised training motion over
+    the windows `measure_spectrum` uses (genmo.model.skip_filter.feature_spectra)."""
+    from genmo.model.skip_filter import feature_spectra
+
+    return feature_spectra(_spectrum_batches(dataset, collator, windows, seed))
+
+
+def _spectrum_batches(dataset: MotionWindows, collator: WindowCollator, windows: int, seed: int) -> list[dict]:
+    """Batches {"x0", "valid"} of a random subset of windows that a camera observed, normalised."""
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(dataset), size=min(windows, len(dataset)), replace=False)
     batches = []
@@ -140,7 +154,7 @@ def measure_spectrum(dataset: MotionWindows, collator: WindowCollator, windows: 
         if items:
             x0 = collator.normalizer.normalize(collator.motion_vectors(items))
             batches.append({"x0": x0, "valid": torch.from_numpy(np.stack([it["mask"] for it in items]))})
-    return motion_spectrum(batches)
+    return batches
 
 
 def training_sets(data_dir: Path, train_cfg: TrainConfig, normalizer: Normalizer | None):

@@ -72,14 +72,16 @@ def save_weights(module: nn.Module, path: str | Path) -> None:
     write_files(path.parent, [(path.name, weights_writer(module))])
 
 
-def load_weights(module: nn.Module, path: str | Path) -> None:
-    """Load safetensors weights into a module; missing or unexpected keys raise UserInputError."""
+def load_weights(module: nn.Module, path: str | Path, optional: tuple[str, ...] = ()) -> None:
+    """Load safetensors weights into a module; missing or unexpected keys raise UserInputError,
+    except missing ``optional`` ones (which keep the module's values)."""
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"weights file not found: {path}")
     result = module.load_state_dict(load_file(str(path)), strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise UserInputError(f"{path}: weights do not fit the model (missing {result.missing_keys[:3]}, "
+    missing = [k for k in result.missing_keys if k not in optional]
+    if missing or result.unexpected_keys:
+        raise UserInputError(f"{path}: weights do not fit the model (missing {missing[:3]}, "
                          f"unexpected {result.unexpected_keys[:3]})")
 
 

@@ -51,6 +51,9 @@ class ModelConfig:
     # the training set when a run starts with it empty.
     skip_spectrum: list[float] = field(default_factory=list)
     skip_power_cap: float = 0.0  # > 0: the spectrum's powers clipped there (1: never more skip than "v")
+    # "wiener" with a spectrum per feature (the buffer skip_spectra, saved with the weights and
+    # measured when a run starts without it) instead of skip_spectrum's one for all
+    skip_per_feature: bool = False
 
     def validate(self) -> None:
         if self.d_model % self.n_heads:

@@ -20,7 +20,8 @@ v3 options (ModelConfig; all off reproduces the v1/v2 denoiser exactly):
   and in-painting are unchanged.
 - prediction "wiener": x_0 = H_t * x_t + sqrt(1 - abar_t) F, the scalar skip replaced by the
   Wiener filter of motion's temporal spectrum (genmo.model.skip_filter): the skip keeps the slow
-  part of x_t and no longer passes its frame-to-frame noise into x_0.
+  part of x_t and no longer passes its frame-to-frame noise into x_0. With skip_per_feature each
+  feature has its own filter, from its own spectrum (the buffer skip_spectra).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genmo.diffusion.schedule import cosine_alphas_cumprod
-from genmo.model.skip_filter import apply_kernels, wiener_kernels
+from genmo.model.skip_filter import (SPECTRUM_BINS, apply_kernels, feature_wiener_kernels, grid_interpolation,
+                                     wiener_kernels)
 from genmo.model.attention import (additive_mask, apply_rope_complex, chunked_window_attention, dense_attention,
                                    rope_rotation)
 from genmo.model.batch import check_conditions
@@ -195,7 +197,11 @@ class GenmoDenoiser(nn.Module):
             abar = cosine_alphas_cumprod(num_timesteps).float()
             self.register_buffer("skip_scale", abar.sqrt(), persistent=False)
             self.register_buffer("out_scale", (1 - abar).sqrt(), persistent=False)
-        if cfg.prediction == "wiener":
+        if cfg.prediction == "wiener" and cfg.skip_per_feature:
+            # measured when training starts (genmo.data.training.measure_feature_spectra); zeros: no skip yet
+            self.register_buffer("skip_spectra", torch.zeros(cfg.motion_dim, SPECTRUM_BINS))
+            self.register_buffer("skip_interpolation", grid_interpolation(), persistent=False)
+        elif cfg.prediction == "wiener":
             if not cfg.skip_spectrum:
                 raise ValueError("model.prediction 'wiener' needs model.skip_spectrum (measured when training starts)")
             self.register_buffer("skip_kernels", wiener_kernels(cfg.skip_spectrum, abar,
@@ -273,5 +279,12 @@ class GenmoDenoiser(nn.Module):
         if self.cfg.prediction == "v":
             out = self.skip_scale[tt][:, None, None] * x_t + self.out_scale[tt][:, None, None] * out
         elif self.cfg.prediction == "wiener":
-            out = apply_kernels(x_t, self.skip_kernels[tt]) + self.out_scale[tt][:, None, None] * out
+            out = apply_kernels(x_t, self.skip_filters(tt)) + self.out_scale[tt][:, None, None] * out
         return out
+
+    def skip_filters(self, t: Tensor) -> Tensor:
+        """The Wiener skip's kernels at timesteps t (B,): (B, K) shared, or (B, D, K) per feature."""
+        if not self.cfg.skip_per_feature:
+            return self.skip_kernels[t]
+        return feature_wiener_kernels(self.skip_spectra, self.skip_scale[t] ** 2, self.skip_interpolation,
+                                      power_cap=self.cfg.skip_power_cap).to(self.skip_spectra.dtype)

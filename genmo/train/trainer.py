@@ -172,8 +172,13 @@ class Trainer:
         weights = best_weights(folder)
         if not weights.is_file():
             raise ValueError(f"--init: no weights in {folder}")
-        load_weights(self.model, weights)
+        load_weights(self.model, weights, optional=("skip_spectra",))  # a checkpoint with the shared skip
         self.ema.load_state_dict(self.model.state_dict())
+
+    def set_skip_spectra(self, spectra: torch.Tensor) -> None:
+        """Put measured per-feature spectra (motion_dim, bins) into the model and its EMA copy."""
+        for model in (self.model, self.ema):
+            model.skip_spectra.copy_(spectra.to(model.skip_spectra))
 
     def _log(self, record: dict) -> None:
         if self.info.is_main:
