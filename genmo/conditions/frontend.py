@@ -6,7 +6,8 @@ Per source frame: find/track the main person (HOG on the first frame and while t
 in between the box follows the previous keypoints; the whole frame when HOG finds nobody and the
 track stays lost; a track lost for LOST_FORGET pose frames is forgotten, so a person who moved far
 while frames were dropped is found anew), BlazePose on a crop around the box, and the camera rotation
-from the previous camera frame (ORB, the person masked out). The levers of ``FrontEndOptions`` trade accuracy for speed:
+from the previous camera frame (ORB, the person masked out). The levers of ``FrontEndOptions`` trade
+accuracy for speed:
 
 - ``pose_fps``: BlazePose runs on about this many frames a second; the frames between are
   missing observations (person_found False) that the model in-fills.
@@ -39,7 +40,7 @@ TRACK_GATE = 0.6           # a new box centre may move this many box heights per
 BOX_MARGIN = 0.1           # reported boxes = visible keypoint extent grown by this fraction per side
 LOST_DETECT_EVERY = 4     # while nobody is tracked, HOG runs on every n-th pose frame (BlazePose on the others)
 LOST_WHOLE_FRAME = 2      # after this many lost pose frames without a detection, BlazePose sees the whole frame
-LOST_FORGET = 6           # after this many lost pose frames the track is forgotten: the next person found starts it anew
+LOST_FORGET = 6           # after this many lost pose frames the track is forgotten (the next person found restarts it)
 MAX_PENDING_CAMERA = 8     # camera steps queued for the worker thread before the caller waits
 
 
