@@ -5,6 +5,9 @@ The reference (tests/data/golden_pipeline.json) was first written by the code at
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 python -m tests.golden --write
 
+with OMP_NUM_THREADS unset, as the test suite runs: the music features' numpy / BLAS threads change
+their last bits (OMP_NUM_THREADS=1 on the 2-core machine gave other music hashes than the suite).
+
 It holds, per model and timeline, a sha256 over every array of the result (poses, trans, betas,
 joints, contacts, camera, condition masks, text windows) and per array its own sha256, shape and sums. Each model entry is
 keyed by a hash of the weights it ran with: `tiny` is `GenmoPipeline.tiny_random(seed=0)` (it
@@ -215,4 +218,11 @@ def read_reference(path: Path = REFERENCE) -> dict[str, Any]:
 if __name__ == "__main__":
     if sys.argv[1:] != ["--write"]:
         raise SystemExit("usage: python -m tests.golden --write")
-    write_reference()
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cache:
+        # as the test does: features and librosa's compiled code made afresh, not read from the user's cache
+        # (a reference written from ~/.cache/genmo differed from a fresh computation in the last bits)
+        os.environ["GENMO_CACHE"] = cache
+        write_reference()
