@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from genmo.diffusion import DDIMSampler, NoiseSchedule
+from genmo.errors import UserInputError
 from genmo.model import GenmoConfig, GenmoDenoiser
 from genmo.model.checkpoint import load_denoiser
 from genmo.motion.representation import decode
@@ -207,6 +208,38 @@ def test_trainer_checkpoints_resume_and_loads(tmp_path, data) -> None:
     assert loaded_cfg.model == cfg.model and torch.equal(norm.mean, data.normalizer.mean)
     out = DDIMSampler(model, NoiseSchedule()).sample(first_batch(val, 1), steps=2)
     assert out.shape == (1, 16, cfg.model.motion_dim)
+
+
+class _LabelledWindows(torch.utils.data.Dataset):
+    """Synthetic windows with two labels, 4 windows of "common" and 1 of "rare", weighted like WindowDataset."""
+
+    def __init__(self, base) -> None:
+        self.base = base
+        self.labels = ["common"] * 4 + ["rare"]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> dict:
+        return self.base[index]
+
+    def sample_weights(self, power: float = 0.5, min_windows: int = 1):
+        counts = {label: max(self.labels.count(label), min_windows) for label in self.labels}
+        return [counts[label] ** -power for label in self.labels]
+
+
+@pytest.mark.parametrize("power, rare_share", [(0.0, 1 / 5), (0.5, 1 / 3), (1.0, 1 / 2)])
+def test_balance_power_sets_how_often_a_rare_label_is_drawn(tmp_path, data, power: float, rare_share: float) -> None:
+    cfg = tiny_config(batch_size=4, balanced_sampling=True, balance_power=power)
+    trainer = Trainer(cfg, _LabelledWindows(data), None, tmp_path, data.normalizer, progress=False)
+    weights = trainer.train_loader.sampler.weights
+    assert float(weights[-1] / weights.sum()) == pytest.approx(rare_share)
+
+
+def test_balance_power_outside_zero_to_one_is_refused(tmp_path, data) -> None:
+    with pytest.raises(UserInputError, match="balance_power"):
+        Trainer(tiny_config(balanced_sampling=True, balance_power=1.5), data, None, tmp_path, data.normalizer,
+                progress=False)
 
 
 def test_warm_start_copies_weights_into_model_and_ema_with_a_fresh_optimiser(tmp_path, data) -> None:

@@ -152,7 +152,8 @@ class TrainConfig:
     p_obs_drop_for_gen: float = 0.5  # 2D, bbox, video and camera removed for text/music samples, per sample
     p_gen_drop_for_est: float = 0.0  # text and music removed for samples that keep their 2D, per sample
     two_d_prob: float = 0.5  # share of training windows observed by a virtual camera (estimation samples)
-    balanced_sampling: bool = False  # draw windows with weight count(label) ** -0.5 instead of uniformly
+    balanced_sampling: bool = False  # draw windows with weight count(label) ** -balance_power instead of uniformly
+    balance_power: float = 0.5  # 1 = every label equally often, 0 = every window equally often
     balance_min_windows: int = 1  # labels with fewer windows are weighted as if they had this many
     exclude_labels: list[str] = field(default_factory=list)  # "source:action" labels left out of the train split
     still_clips: bool = False  # add the train clips' still stretches as "stand-still" clips (genmo.data.still)
@@ -168,6 +169,8 @@ class TrainConfig:
                      "two_d_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise UserInputError(f"train.{name} must be a probability, got {getattr(self, name)}")
+        if not 0.0 <= self.balance_power <= 1.0:
+            raise UserInputError(f"train.balance_power must be in [0, 1], got {self.balance_power}")
         if self.balance_min_windows < 1:
             raise UserInputError(f"train.balance_min_windows must be >= 1, got {self.balance_min_windows}")
         if self.small_t_weight_cap < 1.0:
