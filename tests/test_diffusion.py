@@ -193,3 +193,15 @@ def test_estimated_frames_start_from_the_estimation_input(sampler: DDIMSampler) 
     assert torch.equal(a, b)  # fully observed and eta 0: no seed dependence
     with pytest.raises(ValueError, match="init"):
         sampler.sample(batch, steps=5, init="ones")
+
+
+def test_timesteps_are_uniform_without_tilt_and_favour_noisy_steps_with_it() -> None:
+    schedule = NoiseSchedule(1000)
+    gen = torch.Generator().manual_seed(0)
+    uniform = schedule.sample_timesteps(20000, torch.device("cpu"), gen)
+    tilted = schedule.sample_timesteps(20000, torch.device("cpu"), gen, tilt=1.0)
+    for t in (uniform, tilted):
+        assert t.dtype == torch.long and int(t.min()) >= 0 and int(t.max()) <= 999
+    assert float((uniform >= 800).float().mean()) == pytest.approx(0.20, abs=0.015)
+    assert float((tilted >= 800).float().mean()) == pytest.approx(0.36, abs=0.015)  # 1 - 0.8 ** 2
+    assert float((tilted < 100).float().mean()) == pytest.approx(0.01, abs=0.005)  # 0.1 ** 2

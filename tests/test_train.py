@@ -242,6 +242,11 @@ def test_balance_power_outside_zero_to_one_is_refused(tmp_path, data) -> None:
                 progress=False)
 
 
+def test_a_negative_timestep_tilt_is_refused(tmp_path, data) -> None:
+    with pytest.raises(UserInputError, match="timestep_tilt"):
+        Trainer(tiny_config(timestep_tilt=-0.5), data, None, tmp_path, data.normalizer, progress=False)
+
+
 def test_warm_start_copies_weights_into_model_and_ema_with_a_fresh_optimiser(tmp_path, data) -> None:
     cfg = tiny_config(batch_size=4, val_every=2, ckpt_every=2, log_every=1, warmup_steps=1)
     first = Trainer(cfg, data, None, tmp_path / "a", data.normalizer, progress=False)

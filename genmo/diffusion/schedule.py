@@ -47,9 +47,16 @@ class NoiseSchedule:
         a = self.alpha_bar(t, x_t)
         return (x_t - a.sqrt() * x0) / (1 - a).sqrt()
 
-    def sample_timesteps(self, batch: int, device: torch.device, generator: torch.Generator | None = None) -> Tensor:
-        """Training steps t ~ U{0..T-1}. (B,) long."""
-        return torch.randint(0, self.num_timesteps, (batch,), device=device, generator=generator)
+    def sample_timesteps(self, batch: int, device: torch.device, generator: torch.Generator | None = None,
+                         tilt: float = 0.0) -> Tensor:
+        """Training steps t in {0..T-1}, (B,) long: uniform at tilt 0; density proportional to
+        (t / T) ** tilt otherwise, so the noisy steps, where the conditions decide the motion, are
+        drawn more often (tilt 1: t >= 0.8 T on 36% of samples instead of 20%)."""
+        if tilt == 0.0:
+            return torch.randint(0, self.num_timesteps, (batch,), device=device, generator=generator)
+        u = torch.rand(batch, generator=generator).to(device)
+        t = (u ** (1.0 / (tilt + 1.0)) * self.num_timesteps).long()
+        return t.clamp(max=self.num_timesteps - 1)
 
     def ddim_timesteps(self, steps: int) -> list[int]:
         """`steps` descending steps from T-1 to 0 (evenly spaced); 1 step = [T-1]."""

@@ -158,6 +158,7 @@ class TrainConfig:
     exclude_labels: list[str] = field(default_factory=list)  # "source:action" labels left out of the train split
     still_clips: bool = False  # add the train clips' still stretches as "stand-still" clips (genmo.data.still)
     small_t_weight_cap: float = 1.0  # generation terms weighted min(1 / (1 - alpha_bar_t), cap); 1 = off
+    timestep_tilt: float = 0.0  # generation steps t drawn with density (t / T) ** tilt; 0 = uniform
 
     def validate(self) -> None:
         if self.mode not in ("dual", "diffusion_only", "regression_only"):
@@ -173,6 +174,8 @@ class TrainConfig:
             raise UserInputError(f"train.balance_power must be in [0, 1], got {self.balance_power}")
         if self.balance_min_windows < 1:
             raise UserInputError(f"train.balance_min_windows must be >= 1, got {self.balance_min_windows}")
+        if self.timestep_tilt < 0.0:
+            raise UserInputError(f"train.timestep_tilt must be >= 0, got {self.timestep_tilt}")
         if self.small_t_weight_cap < 1.0:
             raise UserInputError(f"train.small_t_weight_cap must be >= 1, got {self.small_t_weight_cap}")
         for name in ("steps", "batch_size", "seq_len", "val_every", "ckpt_every", "log_every"):

@@ -212,7 +212,7 @@ class DualModeLoss(nn.Module):
             with torch.no_grad():
                 x_hat[missing] = model(self.estimation_input(sub["x0"]), last[missing], sub)
         target = batch["x0"] if x_hat is None else torch.where(has_3d[:, None, None], batch["x0"], x_hat)
-        t = self.schedule.sample_timesteps(b, dev)
+        t = self.schedule.sample_timesteps(b, dev, tilt=tc.timestep_tilt)
         x_t = self.schedule.q_sample(target, t, torch.randn_like(target))
         pred = model(x_t, t, dropped)
         weight = self.timestep_weight(t, pred)
