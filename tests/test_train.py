@@ -242,6 +242,21 @@ def test_balance_power_outside_zero_to_one_is_refused(tmp_path, data) -> None:
                 progress=False)
 
 
+def test_the_loss_draws_its_generation_steps_with_the_configured_tilt(data) -> None:
+    cfg = tiny_config(timestep_tilt=1.0)
+    schedule = NoiseSchedule()
+    drawn = []
+    original = schedule.sample_timesteps
+
+    def recording(*args, **kwargs):
+        drawn.append(kwargs.get("tilt"))
+        return original(*args, **kwargs)
+
+    schedule.sample_timesteps = recording
+    total, _ = DualModeLoss(GenmoDenoiser(cfg.model), cfg, schedule, data.normalizer)(first_batch(data))
+    assert torch.isfinite(total) and drawn == [1.0]
+
+
 def test_a_negative_timestep_tilt_is_refused(tmp_path, data) -> None:
     with pytest.raises(UserInputError, match="timestep_tilt"):
         Trainer(tiny_config(timestep_tilt=-0.5), data, None, tmp_path, data.normalizer, progress=False)
