@@ -125,6 +125,18 @@ def test_sample_weights_floor_the_count_of_rare_labels(tmp_path) -> None:
     assert all(f < p for f, p, label in zip(floored, plain, labels) if label == rare)
 
 
+def test_music_share_sets_how_often_music_windows_are_drawn(tmp_path) -> None:
+    ds = MotionWindows(_corpus(tmp_path), "train", window=30, stride=10, two_d_prob=0.0, yaw_aug=False, seed=0)
+    ds.clips[1]["has_music"] = True  # the short clip stands in for a dance with its song
+    music = np.array([ci == 1 for ci, _ in ds.items])
+    plain = ds.sample_weights(power=0.5)
+    assert plain[music].sum() / plain.sum() < 0.5
+    shared = ds.sample_weights(power=0.5, music_share=0.6)
+    assert shared[music].sum() / shared.sum() == pytest.approx(0.6)
+    rest = shared[~music] / shared[~music].sum()
+    assert np.allclose(rest, plain[~music] / plain[~music].sum())  # balance within a group is kept
+
+
 def test_excluded_labels_leave_the_training_windows(tmp_path) -> None:
     corpus = _corpus(tmp_path)
     ds = MotionWindows(corpus, "train", window=120, two_d_prob=0.0, yaw_aug=False, seed=0,

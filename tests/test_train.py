@@ -223,7 +223,8 @@ class _LabelledWindows(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> dict:
         return self.base[index]
 
-    def sample_weights(self, power: float = 0.5, min_windows: int = 1):
+    def sample_weights(self, power: float = 0.5, min_windows: int = 1, music_share: float = 0.0):
+        self.music_share = music_share
         counts = {label: max(self.labels.count(label), min_windows) for label in self.labels}
         return [counts[label] ** -power for label in self.labels]
 
@@ -234,6 +235,16 @@ def test_balance_power_sets_how_often_a_rare_label_is_drawn(tmp_path, data, powe
     trainer = Trainer(cfg, _LabelledWindows(data), None, tmp_path, data.normalizer, progress=False)
     weights = trainer.train_loader.sampler.weights
     assert float(weights[-1] / weights.sum()) == pytest.approx(rare_share)
+
+
+def test_the_sampler_asks_for_the_configured_music_share(tmp_path, data) -> None:
+    windows = _LabelledWindows(data)
+    Trainer(tiny_config(batch_size=4, balanced_sampling=True, music_share=0.3), windows, None, tmp_path,
+            data.normalizer, progress=False)
+    assert windows.music_share == 0.3
+    with pytest.raises(UserInputError, match="music_share"):
+        Trainer(tiny_config(balanced_sampling=True, music_share=1.5), windows, None, tmp_path, data.normalizer,
+                progress=False)
 
 
 def test_balance_power_outside_zero_to_one_is_refused(tmp_path, data) -> None:

@@ -155,6 +155,7 @@ class TrainConfig:
     balanced_sampling: bool = False  # draw windows with weight count(label) ** -balance_power instead of uniformly
     balance_power: float = 0.5  # 1 = every label equally often, 0 = every window equally often
     balance_min_windows: int = 1  # labels with fewer windows are weighted as if they had this many
+    music_share: float = 0.0  # balanced sampling: share of draws from clips with music; 0 = as the labels fall
     exclude_labels: list[str] = field(default_factory=list)  # "source:action" labels left out of the train split
     still_clips: bool = False  # add the train clips' still stretches as "stand-still" clips (genmo.data.still)
     small_t_weight_cap: float = 1.0  # generation terms weighted min(1 / (1 - alpha_bar_t), cap); 1 = off
@@ -167,7 +168,7 @@ class TrainConfig:
         if unknown:
             raise UserInputError(f"train.loss_weights: unknown terms {sorted(unknown)}")
         for name in ("p_frame_drop", "p_text_drop", "p_music_drop", "p_obs_drop_for_gen", "p_gen_drop_for_est",
-                     "two_d_prob"):
+                     "two_d_prob", "music_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise UserInputError(f"train.{name} must be a probability, got {getattr(self, name)}")
         if not 0.0 <= self.balance_power <= 1.0:
