@@ -141,6 +141,20 @@ def test_motion_beats_at_speed_minima_and_bas_of_matching_music():
     assert M.bas(pos, onehot) > 0.9
 
 
+def test_shifted_beats_score_a_beat_locked_dance_at_chance():
+    from genmo.eval.music import shifted_beat_bas
+
+    frames = 240
+    t = np.arange(frames)
+    speed = 1.0 + np.cos(2 * np.pi * t / 30)  # kinematic beats at 15, 45, ...
+    pos = np.cumsum(speed)[:, None, None] * np.array([0.01, 0.0, 0.0]) * np.ones((1, 24, 1))
+    onehot = np.zeros(frames)
+    onehot[np.arange(15, frames - 15, 30)] = 1
+    chance = shifted_beat_bas([pos], [onehot])
+    assert chance is not None and chance < 0.5 < M.bas(pos, onehot)
+    assert shifted_beat_bas([pos], [np.zeros(frames)]) is None
+
+
 def test_pfc_zero_when_a_foot_is_planted_and_positive_when_both_slide():
     rng = np.random.default_rng(0)
     joints = rng.normal(0, 0.01, (40, 24, 3)).cumsum(0)

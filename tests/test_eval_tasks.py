@@ -168,10 +168,11 @@ def test_eval_command_quick_end_to_end(corpus_dir, evaluator_dir, tmp_path, caps
     assert 0 <= t2m["generated"]["r_precision_top3"] <= 1 and t2m["real"]["fid"] is not None
     assert set(t2m["real"]["action_accuracy_per_label"]) == set(WORDS)
     assert result["music"]["real"]["bas"] is not None and result["music"]["segments"] == 2
+    assert 0 <= result["music"]["real_beats_shifted"]["bas"] <= 1
     assert set(result["inbetween"]) >= {"2", "5", "real"}
     assert result["multitext"]["real_p99_accel"] > 0
     text = out.read_text()
-    assert "| 1 step |" in text and "## Music to dance" in text and "## Multi-text timelines" in text
+    assert "| 1 step |" in text and "## Music to dance" in text and "| real, beats shifted |" in text and "## Multi-text timelines" in text
 
 
 def test_eval_command_reports_bad_input(corpus_dir, tmp_path, capsys):

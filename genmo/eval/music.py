@@ -4,7 +4,9 @@ Each test dance is cut into up to ``segments_per_clip`` evenly spaced segments o
 ``segment_frames`` frames; the model dances to each segment's music features (the corpus's
 35-d EDGE features; beats from BEAT_COLUMN). Metrics: BAS (music beats vs kinematic beats),
 PFC, kinetic-feature diversity Div_k (standardised with the real set, Bailando protocol) and
-self foot sliding; the real row scores the ground-truth dances of the same segments.
+self foot sliding; the real row scores the ground-truth dances of the same segments, and the
+"real, beats shifted" row gives BAS's chance level: the same real dances against their songs'
+beats moved by 5 to 25 frames (same tempo, wrong phase).
 """
 
 from __future__ import annotations
@@ -29,6 +31,16 @@ class MusicSettings:
     guidance: float = DEFAULT_GUIDANCE
     prompt: str = "a person dances"  # also generate this prompt with and without the song ("" = skip)
     split: str = "test"  # "val" only to choose settings (e.g. smoothing), never to report
+
+
+BEAT_SHIFTS = (5, 8, 11, 14, 17, 20, 23, 25)  # frames; none a multiple of a common beat interval
+
+
+def shifted_beat_bas(joints: list[np.ndarray], beats: list[np.ndarray]) -> float | None:
+    """Mean BAS of dances against their beats rolled by each of BEAT_SHIFTS: the score a dance gets
+    from a song of its tempo that it does not follow."""
+    scores = [np.mean([M.bas(j, np.roll(b, k)) for k in BEAT_SHIFTS]) for j, b in zip(joints, beats) if (b > 0.5).any()]
+    return round(float(np.mean(scores)), 4) if scores else None
 
 
 def _scores(joints: list[np.ndarray], beats: list[np.ndarray], reference_feats: np.ndarray | None) -> tuple[dict, np.ndarray]:
@@ -62,13 +74,15 @@ def evaluate_music(pipe, corpus: Corpus, settings: MusicSettings, seed: int = 0)
     batch["cond_mask"]["music"] = torch.from_numpy(np.stack(masks))
     beats = [m[:, BEAT_COLUMN] * mk for m, mk in zip(music, masks)]
     real_row, real_feats = _scores([g.joints for g in gts], beats, None)
+    shifted = {"bas": shifted_beat_bas([g.joints for g in gts], beats)}
 
     def dance(conditions: dict) -> dict:
         x = sample(pipe, conditions, settings.steps, guidance=settings.guidance, seed=seed)
         return _scores([decode_sample(pipe, x[i], n)["joints_world"] for i in range(len(gts))], beats, real_feats)[0]
 
     out = {"songs": len(clips), "segments": len(gts), "segment_frames": n, "steps": settings.steps,
-           "guidance": settings.guidance, "generated": dance(batch), "real": real_row}
+           "guidance": settings.guidance, "generated": dance(batch), "real": real_row,
+           "real_beats_shifted": shifted}
     if settings.prompt:  # does the song add anything to a dance prompt? (BAS with and without it)
         prompted = with_prompt(batch, pipe, settings.prompt)
         out["prompt"] = settings.prompt

@@ -69,7 +69,8 @@ def markdown_report(result: dict) -> str:
                 table(MUSIC_COLUMNS, [("generated", music["generated"]), *(
                     (f"{music['prompt']!r} {label}", music[key]) for key, label in
                     (("prompt_with_music", "+ music"), ("prompt_without_music", "without music")) if key in music),
-                    ("real", music["real"])]), ""]
+                    ("real", music["real"]),
+                    *((("real, beats shifted", music["real_beats_shifted"]),) if "real_beats_shifted" in music else ())]), ""]
     inb = result.get("inbetween")
     if inb:
         rows = [(f"{k} keyframes", v) for k, v in inb.items() if k.isdigit()] + [("real", inb["real"])]
