@@ -125,6 +125,14 @@ def test_sample_weights_floor_the_count_of_rare_labels(tmp_path) -> None:
     assert all(f < p for f, p, label in zip(floored, plain, labels) if label == rare)
 
 
+def test_label_boost_multiplies_the_weights_of_one_label(tmp_path) -> None:
+    ds = MotionWindows(_corpus(tmp_path), "train", window=30, stride=10, two_d_prob=0.0, yaw_aug=False, seed=0)
+    plain = ds.sample_weights(power=0.5)
+    boosted = ds.sample_weights(power=0.5, label_boost={"bandai:wave-left-hand": 3.0})
+    waving = np.array([ds.clips[ci]["labels"]["action"] == "wave-left-hand" for ci, _ in ds.items])
+    assert np.allclose(boosted[waving], 3.0 * plain[waving]) and np.allclose(boosted[~waving], plain[~waving])
+
+
 def test_music_share_sets_how_often_music_windows_are_drawn(tmp_path) -> None:
     ds = MotionWindows(_corpus(tmp_path), "train", window=30, stride=10, two_d_prob=0.0, yaw_aug=False, seed=0)
     ds.clips[1]["has_music"] = True  # the short clip stands in for a dance with its song

@@ -223,8 +223,9 @@ class _LabelledWindows(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> dict:
         return self.base[index]
 
-    def sample_weights(self, power: float = 0.5, min_windows: int = 1, music_share: float = 0.0):
-        self.music_share = music_share
+    def sample_weights(self, power: float = 0.5, min_windows: int = 1, music_share: float = 0.0,
+                       label_boost: dict | None = None):
+        self.music_share, self.label_boost = music_share, label_boost
         counts = {label: max(self.labels.count(label), min_windows) for label in self.labels}
         return [counts[label] ** -power for label in self.labels]
 
@@ -237,11 +238,14 @@ def test_balance_power_sets_how_often_a_rare_label_is_drawn(tmp_path, data, powe
     assert float(weights[-1] / weights.sum()) == pytest.approx(rare_share)
 
 
-def test_the_sampler_asks_for_the_configured_music_share(tmp_path, data) -> None:
+def test_the_sampler_asks_for_the_configured_music_share_and_label_boost(tmp_path, data) -> None:
     windows = _LabelledWindows(data)
-    Trainer(tiny_config(batch_size=4, balanced_sampling=True, music_share=0.3), windows, None, tmp_path,
-            data.normalizer, progress=False)
-    assert windows.music_share == 0.3
+    Trainer(tiny_config(batch_size=4, balanced_sampling=True, music_share=0.3, label_boost={"bandai:bow": 4.0}),
+            windows, None, tmp_path, data.normalizer, progress=False)
+    assert windows.music_share == 0.3 and windows.label_boost == {"bandai:bow": 4.0}
+    with pytest.raises(UserInputError, match="label_boost"):
+        Trainer(tiny_config(balanced_sampling=True, label_boost={"bandai:bow": 0.0}), windows, None, tmp_path,
+                data.normalizer, progress=False)
     with pytest.raises(UserInputError, match="music_share"):
         Trainer(tiny_config(balanced_sampling=True, music_share=1.5), windows, None, tmp_path, data.normalizer,
                 progress=False)

@@ -109,15 +109,18 @@ class MotionWindows(Dataset):
         """Restart the augmentation stream from ``seed`` (each data-loader worker calls this)."""
         self.rng = np.random.default_rng(seed)
 
-    def sample_weights(self, power: float = 0.5, min_windows: int = 1, music_share: float = 0.0) -> np.ndarray:
+    def sample_weights(self, power: float = 0.5, min_windows: int = 1, music_share: float = 0.0,
+                       label_boost: dict[str, float] | None = None) -> np.ndarray:
         """Per-window sampling weights max(count(label), min_windows) ** -power (power 1 = every label
         equally often). ``min_windows`` keeps a label of one or two clips from being drawn many times
-        more often than any of its windows would be uniformly. ``music_share`` > 0 rescales the windows
-        of clips with music so they make up that share of all draws (label balance kept within each
-        group)."""
+        more often than any of its windows would be uniformly. ``label_boost`` multiplies the weights of
+        the windows of the named `window_label`s. ``music_share`` > 0 then rescales the windows of clips
+        with music so they make up that share of all draws (label balance kept within each group)."""
         labels = [window_label(self.clips[ci]) for ci, _ in self.items]
         counts = Counter(labels)
-        weights = np.array([max(counts[label], min_windows) ** -power for label in labels], dtype=np.float64)
+        boost = label_boost or {}
+        weights = np.array([max(counts[label], min_windows) ** -power * boost.get(label, 1.0) for label in labels],
+                           dtype=np.float64)
         if music_share > 0.0:
             music = np.array([bool(self.clips[ci].get("has_music")) for ci, _ in self.items])
             if music.any() and not music.all():

@@ -156,6 +156,7 @@ class TrainConfig:
     balance_power: float = 0.5  # 1 = every label equally often, 0 = every window equally often
     balance_min_windows: int = 1  # labels with fewer windows are weighted as if they had this many
     music_share: float = 0.0  # balanced sampling: share of draws from clips with music; 0 = as the labels fall
+    label_boost: dict[str, float] = field(default_factory=dict)  # balanced sampling: "source:action" -> weight factor
     exclude_labels: list[str] = field(default_factory=list)  # "source:action" labels left out of the train split
     still_clips: bool = False  # add the train clips' still stretches as "stand-still" clips (genmo.data.still)
     small_t_weight_cap: float = 1.0  # generation terms weighted min(1 / (1 - alpha_bar_t), cap); 1 = off
@@ -175,6 +176,9 @@ class TrainConfig:
             raise UserInputError(f"train.balance_power must be in [0, 1], got {self.balance_power}")
         if self.balance_min_windows < 1:
             raise UserInputError(f"train.balance_min_windows must be >= 1, got {self.balance_min_windows}")
+        bad = {label: f for label, f in self.label_boost.items() if not f > 0.0}
+        if bad:
+            raise UserInputError(f"train.label_boost: factors must be > 0, got {bad}")
         if self.timestep_tilt < 0.0:
             raise UserInputError(f"train.timestep_tilt must be >= 0, got {self.timestep_tilt}")
         if self.small_t_weight_cap < 1.0:

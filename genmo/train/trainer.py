@@ -133,7 +133,7 @@ class Trainer:
             return DistributedSampler(train_set, shuffle=True, seed=tc.seed, drop_last=True)
         if tc.balanced_sampling and hasattr(train_set, "sample_weights"):
             weights = train_set.sample_weights(power=tc.balance_power, min_windows=tc.balance_min_windows,
-                                                music_share=tc.music_share)
+                                                music_share=tc.music_share, label_boost=tc.label_boost)
             weights = torch.as_tensor(weights, dtype=torch.float64)
             return WeightedRandomSampler(weights, num_samples=len(train_set), replacement=True)
         return RandomSampler(train_set)
