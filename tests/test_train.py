@@ -272,6 +272,30 @@ def test_the_loss_draws_its_generation_steps_with_the_configured_tilt(data) -> N
     assert torch.isfinite(total) and drawn == [1.0]
 
 
+def test_chain_samples_see_the_scaled_estimation_pass_without_noise(data) -> None:
+    cfg = tiny_config(chain_prob=1.0, p_frame_drop=0.0, p_gen_drop_for_est=1.0)
+    schedule = NoiseSchedule()
+    model = GenmoDenoiser(cfg.model)
+    calls = []
+    original = model.forward
+
+    def recording(x_t, t, batch, **kwargs):
+        out = original(x_t, t, batch, **kwargs)
+        calls.append((x_t.detach(), t, batch["has_2d"].clone(), out.detach()))
+        return out
+
+    model.forward = recording
+    batch = first_batch(data)
+    total, _ = DualModeLoss(model, cfg, schedule, data.normalizer)(batch)
+    (_, _, est_2d, est_out), (gen_in, gen_t, gen_2d, _) = calls[0], calls[-1]  # between: 2D-only targets
+    assert torch.isfinite(total) and est_2d.all() and gen_2d.any()
+    chained = gen_2d.nonzero()[:, 0]
+    scale = schedule.alpha_bar(gen_t[chained], gen_in[chained]).sqrt()
+    assert torch.allclose(gen_in[chained], scale * est_out, atol=1e-6)  # the est pass's rows, in order
+    noisy = (~gen_2d).nonzero()[:, 0]
+    assert len(noisy) and not torch.allclose(gen_in[noisy], torch.zeros_like(gen_in[noisy]))
+
+
 def test_a_negative_timestep_tilt_is_refused(tmp_path, data) -> None:
     with pytest.raises(UserInputError, match="timestep_tilt"):
         Trainer(tiny_config(timestep_tilt=-0.5), data, None, tmp_path, data.normalizer, progress=False)

@@ -161,6 +161,7 @@ class TrainConfig:
     still_clips: bool = False  # add the train clips' still stretches as "stand-still" clips (genmo.data.still)
     small_t_weight_cap: float = 1.0  # generation terms weighted min(1 / (1 - alpha_bar_t), cap); 1 = off
     timestep_tilt: float = 0.0  # generation steps t drawn with density (t / T) ** tilt; 0 = uniform
+    chain_prob: float = 0.0  # 2D-only samples whose generation input is sqrt(alpha_bar_t) x (estimation pass)
 
     def validate(self) -> None:
         if self.mode not in ("dual", "diffusion_only", "regression_only"):
@@ -169,7 +170,7 @@ class TrainConfig:
         if unknown:
             raise UserInputError(f"train.loss_weights: unknown terms {sorted(unknown)}")
         for name in ("p_frame_drop", "p_text_drop", "p_music_drop", "p_obs_drop_for_gen", "p_gen_drop_for_est",
-                     "two_d_prob", "music_share"):
+                     "two_d_prob", "music_share", "chain_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise UserInputError(f"train.{name} must be a probability, got {getattr(self, name)}")
         if not 0.0 <= self.balance_power <= 1.0:

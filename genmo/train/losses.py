@@ -214,6 +214,8 @@ class DualModeLoss(nn.Module):
         target = batch["x0"] if x_hat is None else torch.where(has_3d[:, None, None], batch["x0"], x_hat)
         t = self.schedule.sample_timesteps(b, dev, tilt=tc.timestep_tilt)
         x_t = self.schedule.q_sample(target, t, torch.randn_like(target))
+        if tc.chain_prob > 0 and need_est:
+            x_t = self.chain_input(x_t, t, x_hat, dropped)
         pred = model(x_t, t, dropped)
         weight = self.timestep_weight(t, pred)
         terms = self.reconstruction_terms(pred, dropped, has_3d, weight)
@@ -221,6 +223,16 @@ class DualModeLoss(nn.Module):
             terms["reproj"] = self.reprojection_term(pred, dropped, batch["has_2d_orig"], weight)
         add("gen", terms)
         return total, logs
+
+    def chain_input(self, x_t: Tensor, t: Tensor, x_hat: Tensor, batch: dict) -> Tensor:
+        """x_t with, for a train.chain_prob share of the samples estimated from 2D alone (no text or
+        music), the input several-step estimation gives the denoiser instead: the estimation pass's
+        x_0 scaled by sqrt(alpha_bar_t), with no noise (genmo/diffusion/ddim.py, init "observed")."""
+        b = x_t.shape[0]
+        generative = batch["text_present"].any(dim=1) | batch["cond_mask"]["music"].any(dim=1)
+        chain = batch["has_2d"] & ~generative & (torch.rand(b, device=x_t.device) < self.cfg.train.chain_prob)
+        a = self.schedule.alpha_bar(t, x_t)
+        return torch.where(chain[:, None, None], a.sqrt() * x_hat, x_t)
 
     def timestep_weight(self, t: Tensor, like: Tensor) -> Tensor | None:
         """Per-sample weight min(1 / (1 - alpha_bar_t), train.small_t_weight_cap) of the generation
