@@ -3,8 +3,8 @@
     python scripts/bas_chance_level.py runs/corpus
 
 For every split, every dance with music is cut as the music task cuts it (300-frame segments, up to
-4 per clip); each real segment is scored against its song's beats and against the same beats shifted
-by 5 to 25 frames (genmo.eval.music.shifted_beat_bas). A corpus whose dances follow the beat scores
+4 per clip); each real segment is scored against its song's beats and against the same beats moved a
+quarter to three quarters of a beat off (genmo.eval.music.shifted_beat_bas). A corpus whose dances follow the beat scores
 clearly higher with its own beats.
 """
 

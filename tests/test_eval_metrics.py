@@ -142,7 +142,7 @@ def test_motion_beats_at_speed_minima_and_bas_of_matching_music():
 
 
 def test_shifted_beats_score_a_beat_locked_dance_at_chance():
-    from genmo.eval.music import shifted_beat_bas
+    from genmo.eval.music import shifted_beat_bas, shifted_beats
 
     frames = 240
     t = np.arange(frames)
@@ -152,6 +152,9 @@ def test_shifted_beats_score_a_beat_locked_dance_at_chance():
     onehot[np.arange(15, frames - 15, 30)] = 1
     chance = shifted_beat_bas([pos], [onehot])
     assert chance is not None and chance < 0.5 < M.bas(pos, onehot)
+    for moved in shifted_beats(onehot):  # off the beat by 7.5 to 22.5 of the 30-frame interval
+        gap = (np.flatnonzero(moved)[:, None] - np.flatnonzero(onehot)[None, :]) % 30
+        assert np.all((gap >= 7) & (gap <= 23))
     assert shifted_beat_bas([pos], [np.zeros(frames)]) is None
 
 

@@ -6,7 +6,7 @@ Each test dance is cut into up to ``segments_per_clip`` evenly spaced segments o
 PFC, kinetic-feature diversity Div_k (standardised with the real set, Bailando protocol) and
 self foot sliding; the real row scores the ground-truth dances of the same segments, and the
 "real, beats shifted" row gives BAS's chance level: the same real dances against their songs'
-beats moved by 5 to 25 frames (same tempo, wrong phase).
+beats moved by a quarter to three quarters of the beat interval (same tempo, wrong phase).
 """
 
 from __future__ import annotations
@@ -33,13 +33,22 @@ class MusicSettings:
     split: str = "test"  # "val" only to choose settings (e.g. smoothing), never to report
 
 
-BEAT_SHIFTS = (5, 8, 11, 14, 17, 20, 23, 25)  # frames; none a multiple of a common beat interval
+PHASE_SHIFTS = (0.25, 0.375, 0.5, 0.625, 0.75)  # fractions of the beat interval: off the beat, same tempo
+FALLBACK_BEAT_INTERVAL = 16  # frames, for a segment with a single beat
+
+
+def shifted_beats(beat_onehot: np.ndarray) -> list[np.ndarray]:
+    """The beat one-hot rolled by each of PHASE_SHIFTS times its median beat interval."""
+    b = np.asarray(beat_onehot).reshape(-1)
+    frames = np.flatnonzero(b > 0.5)
+    interval = float(np.median(np.diff(frames))) if len(frames) > 1 else FALLBACK_BEAT_INTERVAL
+    return [np.roll(b, int(round(f * interval))) for f in PHASE_SHIFTS]
 
 
 def shifted_beat_bas(joints: list[np.ndarray], beats: list[np.ndarray]) -> float | None:
-    """Mean BAS of dances against their beats rolled by each of BEAT_SHIFTS: the score a dance gets
-    from a song of its tempo that it does not follow."""
-    scores = [np.mean([M.bas(j, np.roll(b, k)) for k in BEAT_SHIFTS]) for j, b in zip(joints, beats) if (b > 0.5).any()]
+    """Mean BAS of dances against their own beats moved off phase (shifted_beats): the score a dance
+    gets from a song of its tempo that it does not follow."""
+    scores = [np.mean([M.bas(j, s) for s in shifted_beats(b)]) for j, b in zip(joints, beats) if (b > 0.5).any()]
     return round(float(np.mean(scores)), 4) if scores else None
 
 
