@@ -20,7 +20,7 @@ from genmo.data.clip import default_rest_joints
 from genmo.data.corpus import load_corpus
 from genmo.eval import metrics as M
 from genmo.eval.common import ground_truth, split_clips
-from genmo.eval.music import MusicSettings, shifted_beat_bas
+from genmo.eval.music import MusicSettings, segment_starts, shifted_beat_bas
 
 
 def split_scores(corpus, split: str, frames: int, per_clip: int) -> tuple[np.ndarray, np.ndarray]:
@@ -29,7 +29,7 @@ def split_scores(corpus, split: str, frames: int, per_clip: int) -> tuple[np.nda
     own, chance = [], []
     for clip in split_clips(corpus, split, need_music=True, min_frames=frames):
         arr = corpus.clip_arrays(clip)
-        for start in sorted(set(np.linspace(0, clip["length"] - frames, per_clip).round().astype(int).tolist())):
+        for start in segment_starts(clip["length"], frames, per_clip):
             joints = ground_truth(corpus, clip, rest, start=start, frames=frames).joints
             beats = arr["music"][start:start + frames, BEAT_COLUMN] * arr["music_mask"][start:start + frames]
             if (beats > 0.5).any():

@@ -33,6 +33,11 @@ class MusicSettings:
     split: str = "test"  # "val" only to choose settings (e.g. smoothing), never to report
 
 
+def segment_starts(length: int, frames: int, per_clip: int) -> list[int]:
+    """First frames of up to ``per_clip`` evenly spaced segments of ``frames`` frames in a clip."""
+    return sorted(set(np.linspace(0, length - frames, per_clip).round().astype(int).tolist()))
+
+
 PHASE_SHIFTS = (0.25, 0.375, 0.5, 0.625, 0.75)  # fractions of the beat interval: off the beat, same tempo
 FALLBACK_BEAT_INTERVAL = 16  # frames, for a segment with a single beat
 
@@ -73,8 +78,7 @@ def evaluate_music(pipe, corpus: Corpus, settings: MusicSettings, seed: int = 0)
     gts, music, masks = [], [], []
     for clip in clips:
         arr = corpus.clip_arrays(clip)
-        starts = np.linspace(0, clip["length"] - n, settings.segments_per_clip).round().astype(int)
-        for start in sorted(set(starts.tolist())):
+        for start in segment_starts(clip["length"], n, settings.segments_per_clip):
             gts.append(ground_truth(corpus, clip, rest, start=start, frames=n))
             music.append(arr["music"][start:start + n])
             masks.append(arr["music_mask"][start:start + n])
