@@ -17,9 +17,9 @@ from genmo.diffusion import DDIMSampler, NoiseSchedule
 from genmo.errors import UserInputError
 from genmo.model import GenmoConfig, GenmoDenoiser
 from genmo.model.checkpoint import load_denoiser
-from genmo.motion.representation import decode
+from genmo.motion.representation import LAYOUT, decode
 from genmo.paths import repo_root
-from genmo.train.losses import COCO_BODY, SMPL_FOR_COCO_BODY, DualModeLoss, project_to_bbox
+from genmo.train.losses import COCO_BODY, SMPL_FOR_COCO_BODY, DualModeLoss, heading_error, project_to_bbox
 from genmo.train.synthetic import SyntheticMotionDataset
 from genmo.train.trainer import Trainer, lr_factor
 
@@ -58,7 +58,7 @@ def test_perfect_prediction_has_zero_reconstruction_and_reprojection(data) -> No
     batch = dict(batch, has_2d_orig=batch["has_2d"], kp2d_target=batch["cond"]["kp2d"],
                  kp2d_mask_target=batch["cond_mask"]["kp2d"])
     terms = loss.reconstruction_terms(batch["x0"], batch, batch["has_3d"])
-    for name in ("simple", "joints_world", "joints_cam", "contacts", "joints_vel"):
+    for name in ("simple", "joints_world", "joints_cam", "contacts", "joints_vel", "heading"):
         assert terms[name].item() == pytest.approx(0.0, abs=1e-8), name
     assert loss.reprojection_term(batch["x0"], batch, batch["has_2d"]).item() < 1e-6
     wrong = batch["x0"] + 0.5
@@ -91,6 +91,21 @@ def test_velocity_term_sees_jitter_that_a_constant_offset_does_not_have(data) ->
              for name, terms in (("smooth", smooth), ("noisy", noisy))}
     assert smooth["joints_local"].item() > 1e-5
     assert ratio["noisy"] > 1.0 > 10 * ratio["smooth"], ratio
+
+
+def test_heading_term_sees_a_yaw_velocity_bias_that_the_pose_terms_do_not(data) -> None:
+    cfg = tiny_config()
+    loss = DualModeLoss(GenmoDenoiser(cfg.model), cfg, NoiseSchedule(), data.normalizer)
+    batch = first_batch(data)
+    batch = dict(batch, has_2d_orig=batch["has_2d"])
+    bias = 0.01  # rad per frame: a slow turn that integrates to 0.15 rad over 16 frames
+    x = data.normalizer.denormalize(batch["x0"])
+    x[..., LAYOUT["yaw_vel"]] += bias
+    terms = loss.reconstruction_terms(data.normalizer.normalize(x), batch, batch["has_3d"])
+    frames = batch["x0"].shape[1]
+    assert terms["heading"].item() == pytest.approx(bias * (frames - 1) / 2, rel=1e-3)  # mean of 0, b, 2b, ...
+    assert terms["joints_local"].item() == pytest.approx(0.0, abs=1e-8)
+    assert heading_error(batch["x0"], batch["x0"]).abs().max().item() == 0.0
 
 
 def test_small_t_weight_is_the_truncated_v_loss_weight(data) -> None:

@@ -25,7 +25,7 @@ COND_DIMS: dict[str, tuple[int, ...]] = {
 }
 TEXT_DIM = 384
 PREDICTIONS = ("x0", "v", "wiener")
-LOSS_TERMS = ("simple", "joints_local", "joints_vel", "transl", "joints_world", "joints_cam", "contacts", "foot_skate", "reproj")
+LOSS_TERMS = ("simple", "joints_local", "joints_vel", "transl", "heading", "joints_world", "joints_cam", "contacts", "foot_skate", "reproj")
 
 
 @dataclass
@@ -139,6 +139,7 @@ class TrainConfig:
             "joints_local": 0.0,
             "joints_vel": 0.0,
             "transl": 0.0,
+            "heading": 0.0,
             "joints_world": 10.0,
             "joints_cam": 10.0,
             "contacts": 1.0,

@@ -7,7 +7,9 @@
 Terms: simple (MSE on normalised x_0; camera fields only where has_2d); joints_local (MSE of the
 pelvis-relative joints posed with the root tilt only, so no heading or trajectory drift enters);
 joints_vel (MSE of those joints' frame-to-frame differences: high-frequency error, jitter);
-transl (L1 of the rolled-out pelvis path); joints_world (MSE of the world joints, trajectory
+transl (L1 of the rolled-out pelvis path); heading (L1 of the rolled-out heading, radians: a bias in
+the per-frame yaw velocity that no other term sees, since joints_local has no heading and a body
+that does not travel has no path, integrates into a turn); joints_world (MSE of the world joints, trajectory
 included: the v1/v2 term, off in v3 configs); joints_cam (MSE of pelvis-relative camera-space
 joints); contacts (MSE on the contact channels); foot_skate (foot joint speed where the ground
 truth is in contact) and reproj (camera-space joints projected with the sample's intrinsics into
@@ -62,6 +64,13 @@ def local_joints(x: Tensor, rest_joints: Tensor) -> Tensor:
     rest = rest_joints[..., None, :, :]
     _, joints = forward_kinematics(rots, rest, torch.zeros_like(x[..., :3]))
     return joints
+
+
+def heading_error(pred: Tensor, gt: Tensor) -> Tensor:
+    """(..., T) heading error in radians of motion vectors rolled out as decode does: both start
+    at heading 0, so the error at frame i is the sum of the yaw velocity errors before it."""
+    d = pred[..., LAYOUT["yaw_vel"]][..., 0] - gt[..., LAYOUT["yaw_vel"]][..., 0]
+    return torch.cumsum(d, dim=-1) - d
 
 
 def _masked_mean(err: Tensor, mask: Tensor, weight: Tensor | None = None) -> Tensor:
@@ -136,6 +145,7 @@ class DualModeLoss(nn.Module):
         pair_valid = valid[:, 1:] & valid[:, :-1]
         terms["joints_vel"] = _masked_mean((rel[:, 1:] - rel[:, :-1]) ** 2, pair_valid[..., None, None], weight)
         terms["transl"] = _masked_mean((dp["root_pos"] - dg["root_pos"]).abs(), valid[..., None], weight)
+        terms["heading"] = _masked_mean(heading_error(pred, gt).abs(), valid, weight)
         rel_p = dp["joints_cam"] - dp["joints_cam"][..., :1, :]
         rel_g = dg["joints_cam"] - dg["joints_cam"][..., :1, :]
         cam_valid = valid & batch["has_2d_orig"][:, None]
@@ -184,7 +194,7 @@ class DualModeLoss(nn.Module):
         def add(prefix: str, terms: dict[str, Tensor]) -> None:
             nonlocal total
             for name, value in terms.items():
-                total = total + weights[name] * value
+                total = total + weights.get(name, 0.0) * value
                 logs[f"{prefix}/{name}"] = float(value.detach())
 
         x_hat = None
