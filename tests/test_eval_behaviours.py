@@ -83,6 +83,21 @@ def test_arm_tests_tell_left_from_right_and_raise_from_wave() -> None:
     assert "raise both" in passing(both)
 
 
+def test_an_action_that_does_not_ask_for_a_turn_fails_when_the_body_turns() -> None:
+    body = standing()
+    body[:, R_WRIST] = body[:, R_SHOULDER] + [0.0, 0.4, 0.0]
+    left = np.sign(body[0, 1, 0] - body[0, 2, 0])
+    pelvis = body[:, :1].copy()
+    turned = np.empty_like(body)
+    for i, a in enumerate(np.linspace(0, np.pi / 2, FRAMES) * -left):  # the hand up while turning right 90 deg
+        c, s = np.cos(a), np.sin(a)
+        turned[i] = (body[i] - pelvis[i]) @ np.array([[c, 0, -s], [0, 1, 0], [s, 0, c]]) + pelvis[i]
+    assert "raise right" in passing(body)
+    ok, detail = check("raise right", turned)
+    assert not ok and "unasked" in detail
+    assert "turn right" in passing(turned)
+
+
 def test_jump_kick_bow_and_punch() -> None:
     body = standing()
     jump = body.copy()

@@ -6,7 +6,9 @@ generated clip (Y up; the body starts at the origin facing +Z, its left towards 
 read what a person watching would: which wrist rises above which shoulder, how far and which
 way the pelvis travels relative to the body's initial facing, how far the heading turns, whether
 both feet leave the floor, a foot rising, the head dropping towards the pelvis, standing still;
-and every test fails a body that turns upside down. An action passes when its test holds on at least ``min_pass`` of ``seeds`` samples.
+and every test fails a body that turns upside down, and every action but the turns and the kick
+(the corpus's real kicks spin) fails a body whose heading turns further than ``MAX_UNASKED_TURN_DEG``
+(the real clips of those actions turn at most 40 degrees in 4 s). An action passes when its test holds on at least ``min_pass`` of ``seeds`` samples.
 """
 
 from __future__ import annotations
@@ -210,16 +212,22 @@ BEHAVIOURS: dict[str, tuple[str, Callable[[Kinematics], tuple[bool, str]]]] = {
 
 
 UPRIGHT_MIN_HEAD = 0.1  # m: no action of the vocabulary puts the head lower over the pelvis
+MAX_UNASKED_TURN_DEG = 45.0  # heading change allowed to an action that does not ask for a turn
+MAY_TURN = frozenset({"turn left", "turn right", "kick"})
 
 
 def check(action: str, joints: np.ndarray) -> tuple[bool, str]:
     """Run one action's test on world joints (T, 24, 3): (passed, what was measured). A body that
-    turns upside down (head under ``UPRIGHT_MIN_HEAD`` over the pelvis) fails whatever else it does."""
+    turns upside down (head under ``UPRIGHT_MIN_HEAD`` over the pelvis) fails whatever else it does,
+    and so does one that turns unasked (further than ``MAX_UNASKED_TURN_DEG``, actions outside ``MAY_TURN``)."""
     k = Kinematics(joints)
     ok, detail = BEHAVIOURS[action][1](k)
     head = k.lowest_head()
     if head < UPRIGHT_MIN_HEAD:
         return False, f"{detail}; upside down (head {head:.2f} m over the pelvis)"
+    turn = k.turn_deg()
+    if action not in MAY_TURN and abs(turn) > MAX_UNASKED_TURN_DEG:
+        return False, f"{detail}, turns {turn:+.0f} deg unasked"
     return ok, detail
 
 

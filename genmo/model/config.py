@@ -25,7 +25,8 @@ COND_DIMS: dict[str, tuple[int, ...]] = {
 }
 TEXT_DIM = 384
 PREDICTIONS = ("x0", "v", "wiener")
-LOSS_TERMS = ("simple", "joints_local", "joints_vel", "transl", "heading", "joints_world", "joints_cam", "contacts", "foot_skate", "reproj")
+LOSS_TERMS = ("simple", "joints_local", "joints_vel", "transl", "heading", "joints_world", "joints_cam", "contacts",
+              "foot_skate", "reproj")
 
 
 @dataclass
