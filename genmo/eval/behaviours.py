@@ -8,7 +8,8 @@ way the pelvis travels relative to the body's initial facing, how far the headin
 both feet leave the floor, a foot rising, the head dropping towards the pelvis, standing still;
 and every test fails a body that turns upside down, and every action but the turns and the kick
 (the corpus's real kicks spin) fails a body whose heading turns further than ``MAX_UNASKED_TURN_DEG``
-(the real clips of those actions turn at most 40 degrees in 4 s). An action passes when its test holds on at least ``min_pass`` of ``seeds`` samples.
+(the real clips of those actions turn at most 40 degrees in 4 s). An action passes when its test
+holds on at least ``min_pass`` of ``seeds`` samples.
 """
 
 from __future__ import annotations

@@ -194,7 +194,7 @@ class DualModeLoss(nn.Module):
         def add(prefix: str, terms: dict[str, Tensor]) -> None:
             nonlocal total
             for name, value in terms.items():
-                total = total + weights.get(name, 0.0) * value
+                total = total + weights[name] * value
                 logs[f"{prefix}/{name}"] = float(value.detach())
 
         x_hat = None
