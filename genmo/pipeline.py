@@ -78,8 +78,10 @@ class GenmoPipeline:
         self.normalizer = normalizer
         self.body = body or load_body()
         schedule = NoiseSchedule(config.diffusion.num_timesteps)
+        heading = config.diffusion.heading_guidance
         self.sampler = DDIMSampler(self.model, schedule, config.diffusion.estimation_input,
-                                   config.diffusion.music_guidance_scale, config.diffusion.guidance_rescale)
+                                   config.diffusion.music_guidance_scale, config.diffusion.guidance_rescale,
+                                   guidance_caps=((LAYOUT["yaw_vel"], heading),) if heading is not None else ())
         self.smooth_sigma = config.diffusion.smooth_sigma  # frames at the model rate; 0 = raw sampler output
         self.video_options: FrontEndOptions | None = None  # FrontEndOptions for video clips (None: every frame, the accurate path)
         self.eta = config.diffusion.eta  # DDIM stochasticity; 0 = deterministic

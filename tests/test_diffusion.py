@@ -9,6 +9,8 @@ import torch
 
 from genmo.diffusion import DDIMSampler, NoiseSchedule
 from genmo.diffusion.ddim import null_guided, without_music
+from genmo.errors import UserInputError
+from genmo.model.config import GenmoConfig
 from tests.test_model import TINY, make_model, random_conditions
 
 
@@ -130,6 +132,31 @@ def test_guidance_rescale_leaves_the_music_share_unscaled() -> None:
     assert torch.allclose(out, text_part + 3.0 * (c - c_text), atol=1e-5)
     with pytest.raises(ValueError, match="guidance_rescale"):
         DDIMSampler(model, NoiseSchedule(1000), guidance_rescale=1.5)
+
+
+def test_guidance_caps_limit_the_weight_on_their_channels_only() -> None:
+    model = make_model()
+    capped, cap = slice(6, 7), 1.5
+    text_alone = without_music(random_conditions(2, 20))
+    c, _, u = _guidance_parts(model, text_alone)
+    out = DDIMSampler(model, NoiseSchedule(1000), guidance_caps=((capped, cap),)).sample(text_alone, steps=1, guidance=3.0)
+    weight = torch.full((TINY.motion_dim,), 3.0)
+    weight[capped] = cap
+    assert torch.allclose(out, u + weight * (c - u), atol=1e-5)
+    assert (c - u)[..., capped].abs().max() > 1e-4  # the cap changed what that channel gets
+    both = random_conditions(2, 20)
+    c, c_text, u = _guidance_parts(model, both)
+    out = DDIMSampler(model, NoiseSchedule(1000), music_scale=2.0,
+                      guidance_caps=((capped, cap),)).sample(both, steps=1, guidance=3.0)
+    music_weight = torch.full((TINY.motion_dim,), 6.0)
+    music_weight[capped] = cap
+    assert torch.allclose(out, u + weight * (c_text - u) + music_weight * (c - c_text), atol=1e-5)
+    low = DDIMSampler(model, NoiseSchedule(1000), guidance_caps=((capped, 5.0),)).sample(text_alone, steps=1, guidance=3.0)
+    assert torch.allclose(low, DDIMSampler(model, NoiseSchedule(1000)).sample(text_alone, steps=1, guidance=3.0))
+    with pytest.raises(ValueError, match="guidance caps"):
+        DDIMSampler(model, NoiseSchedule(1000), guidance_caps=((capped, 0.5),))
+    with pytest.raises(UserInputError, match="heading_guidance"):
+        GenmoConfig.from_dict({"diffusion": {"heading_guidance": 0.5}})
 
 
 def test_null_keeps_observations_and_drops_text_and_music() -> None:

@@ -5,6 +5,7 @@ import torch
 from genmo.body.rotations import axis_angle_to_matrix
 from genmo.cli import main
 from genmo.conditions.pose_library import library_pose
+from genmo.motion.representation import LAYOUT
 from genmo.pipeline import GenmoPipeline
 from genmo.spec import load_spec, spec_for_observation
 
@@ -103,14 +104,17 @@ def test_export_keeps_the_sampler_of_the_checkpoint_it_is_told_to(tmp_path):
     tiny.normalizer.save(run / NORMALIZER_FILE)
     sampler = GenmoConfig.from_dict(tiny.config.to_dict())
     sampler.diffusion.smooth_sigma, sampler.diffusion.floor_lift, sampler.diffusion.music_guidance_scale = 2.0, True, 1.5
+    sampler.diffusion.heading_guidance = 1.25
     sampler.model.d_model = tiny.config.model.d_model * 2  # only sampling settings may travel
     sampler.save(shipped / CONFIG_FILE)
     plain = GenmoConfig.load(export_checkpoint(run, tmp_path / "plain") / CONFIG_FILE)
     kept = GenmoConfig.load(export_checkpoint(run, tmp_path / "kept", sampler_from=shipped) / CONFIG_FILE)
     assert plain.diffusion == tiny.config.diffusion
     assert (kept.diffusion.smooth_sigma, kept.diffusion.floor_lift, kept.diffusion.music_guidance_scale) == (2.0, True, 1.5)
+    assert kept.diffusion.heading_guidance == 1.25
     assert kept.model == tiny.config.model and kept.train == tiny.config.train
-    GenmoPipeline.from_pretrained(tmp_path / "kept")
+    assert GenmoPipeline.from_pretrained(tmp_path / "kept").sampler.guidance_caps == ((LAYOUT["yaw_vel"], 1.25),)
+    assert GenmoPipeline.from_pretrained(tmp_path / "plain").sampler.guidance_caps == ()
 
 
 def test_eta_is_honoured_and_defaults_to_the_checkpoint(pipe):

@@ -16,6 +16,9 @@ et al. 2023, "Common Diffusion Noise Schedules and Sample Steps are Flawed", sec
 g <- phi * g * std(c) / std(g) + (1 - phi) * g, std per sample over frames and features, with
 g = u + w (c - u) for text alone and g = u + w (c_text - u) against c_text when music is present
 too (the music's share s w (c - c_text) is added after, unscaled); music alone is not rescaled.
+Capped channels (``guidance_caps``, e.g. the yaw velocity) get min(w, cap) in place of every weight
+w: guidance multiplies a small per-frame bias in a rate, and a rolled-out quantity (the heading)
+sums that bias over every frame.
 """
 
 from __future__ import annotations
@@ -90,18 +93,31 @@ class DDIMSampler:
     """Samples normalised motion x_0 (B, T, D) from a denoiser given a condition batch."""
 
     def __init__(self, model: nn.Module, schedule: NoiseSchedule, estimation_input: str = "zeros",
-                 music_scale: float = 1.0, guidance_rescale: float = 0.0):
+                 music_scale: float = 1.0, guidance_rescale: float = 0.0,
+                 guidance_caps: tuple[tuple[slice, float], ...] = ()):
         if estimation_input not in ("zeros", "noise"):
             raise ValueError(f"estimation_input must be 'zeros' or 'noise', got {estimation_input!r}")
         if music_scale <= 0:
             raise ValueError(f"music_scale must be > 0, got {music_scale}")
         if not 0.0 <= guidance_rescale <= 1.0:
             raise ValueError(f"guidance_rescale must be in [0, 1], got {guidance_rescale}")
+        if any(cap < 1.0 for _, cap in guidance_caps):
+            raise ValueError(f"guidance caps must be >= 1, got {[cap for _, cap in guidance_caps]}")
         self.model = model
         self.schedule = schedule
         self.estimation_input = estimation_input
         self.music_scale = music_scale
         self.guidance_rescale = guidance_rescale
+        self.guidance_caps = guidance_caps
+
+    def _channel_weight(self, weight: float, dim: int, device: torch.device) -> Tensor | float:
+        """A guidance weight per motion channel: ``weight``, at most each cap on its channels."""
+        if not self.guidance_caps:
+            return weight
+        out = torch.full((dim,), weight, device=device)
+        for channels, cap in self.guidance_caps:
+            out[channels] = min(weight, cap)
+        return out
 
     def _guided_batch(self, batch: dict, guidance: float) -> tuple[dict, tuple[float, ...], bool]:
         """The batch every step feeds the model, the weights of its B-sized parts (one part: no
@@ -125,12 +141,13 @@ class DDIMSampler:
         out = self.model(torch.cat([x_t] * parts), tt, batch, attention=attention)
         if not weights:
             return out
+        dim, device = out.shape[-1], out.device
         if len(weights) == 1:
             cond, uncond = out.chunk(2)
-            guided = uncond + weights[0] * (cond - uncond)
+            guided = uncond + self._channel_weight(weights[0], dim, device) * (cond - uncond)
             return self._rescaled(guided, cond) if text_alone else guided
         cond, text_only, uncond = out.chunk(3)
-        w_text, w_music = weights
+        w_text, w_music = (self._channel_weight(w, dim, device) for w in weights)
         return self._rescaled(uncond + w_text * (text_only - uncond), text_only) + w_music * (cond - text_only)
 
     def _rescaled(self, guided: Tensor, cond: Tensor) -> Tensor:

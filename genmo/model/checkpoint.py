@@ -103,7 +103,8 @@ def load_denoiser(folder: str | Path, ema: bool = True, device: str | torch.devi
     return model.to(device).eval(), cfg, normalizer
 
 
-SAMPLER_FIELDS = ("eta", "smooth_sigma", "floor_lift", "music_guidance_scale", "guidance_rescale")  # diffusion keys training never reads
+SAMPLER_FIELDS = ("eta", "smooth_sigma", "floor_lift", "music_guidance_scale", "guidance_rescale",
+                  "heading_guidance")  # diffusion keys training never reads
 
 
 def export_checkpoint(run_dir: str | Path, out_dir: str | Path, half: bool = True,
@@ -111,8 +112,9 @@ def export_checkpoint(run_dir: str | Path, out_dir: str | Path, half: bool = Tru
     """Copy a training run's EMA weights (float16 when `half`), config and normaliser into a shippable folder.
 
     With `sampler_from` (a checkpoint folder), the config takes that checkpoint's sampling settings
-    (`SAMPLER_FIELDS`: DDIM eta, output smoothing, floor lift, music guidance, guidance rescale) in place of the run's,
-    so a retrained model keeps the sampler the shipped one was evaluated with.
+    (`SAMPLER_FIELDS`: DDIM eta, output smoothing, floor lift, music guidance, guidance rescale,
+    heading guidance) in place of the run's, so a retrained model keeps the sampler the shipped one
+    was evaluated with.
     """
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     source = best_weights(run_dir)

@@ -95,6 +95,7 @@ class DiffusionConfig:
     floor_lift: bool = False  # lift the root where a foot sinks under the floor (genmo.motion.floor)
     music_guidance_scale: float = 1.0  # the music's guidance weight as a multiple of the text's (1 = plain CFG)
     guidance_rescale: float = 0.0  # 0..1: pull the guided x_0's spread towards the conditional one's (0 = off)
+    heading_guidance: float | None = None  # >= 1: the most guidance the yaw-velocity channel gets (None = the timeline's)
 
     def validate(self) -> None:
         if self.schedule != "cosine":
@@ -109,6 +110,8 @@ class DiffusionConfig:
             raise UserInputError(f"diffusion.music_guidance_scale must be > 0, got {self.music_guidance_scale}")
         if not 0.0 <= self.guidance_rescale <= 1.0:
             raise UserInputError(f"diffusion.guidance_rescale must be in [0, 1], got {self.guidance_rescale}")
+        if self.heading_guidance is not None and self.heading_guidance < 1.0:
+            raise UserInputError(f"diffusion.heading_guidance must be >= 1 (or null), got {self.heading_guidance}")
         if not 0.0 <= self.smooth_sigma <= MAX_SMOOTH_SIGMA:
             raise UserInputError(f"diffusion.smooth_sigma must be in [0, {MAX_SMOOTH_SIGMA:g}] frames, got {self.smooth_sigma}")
 
