@@ -11,7 +11,8 @@ from genmo.data.corpus import INDEX_NAME, load_corpus
 from genmo.eval import metrics as M
 from genmo.eval.common import body_vertices, decode_sample, encode_gt, ground_truth, split_clips, to_camera
 from genmo.eval.estimation import EVAL_CAMERA_SEED, occlusion_mask, observe
-from genmo.eval.evaluator import FEATURE_DIM, load_evaluator, motion_features, train_evaluator
+from genmo.eval.evaluator import (FEATURE_DIM, load_evaluator, mirror_joints, mirror_label, motion_features,
+                                  train_evaluator)
 from genmo.eval.inbetween import keyframe_indices
 from genmo.pipeline import GenmoPipeline
 
@@ -130,8 +131,22 @@ def test_motion_features_are_heading_and_position_invariant():
 def evaluator_dir(corpus_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("evaluator")
     summary = train_evaluator(load_corpus(corpus_dir), folder, steps=3, batch=8, min_label_clips=2, log=lambda m: None)
-    assert summary["clips"] == 24  # the train clips only
+    assert summary["clips"] == 24 and summary["mirrored"]  # the train clips only, each also mirrored
     return folder
+
+
+def test_mirror_images_swap_sides_and_keep_the_features_of_a_symmetric_body():
+    rng = np.random.default_rng(1)
+    joints = np.cumsum(rng.normal(0, 0.01, (30, 24, 3)), 0)
+    mirrored = mirror_joints(joints)
+    np.testing.assert_allclose(mirror_joints(mirrored), joints)
+    np.testing.assert_allclose(mirrored[:, 16, 0], -joints[:, 17, 0])  # left shoulder <- right shoulder, reflected
+    np.testing.assert_allclose(mirrored[:, 0], joints[:, 0] * [-1.0, 1.0, 1.0])  # the pelvis stays the pelvis
+    assert mirror_label("raise-up-left-hand") == "raise-up-right-hand" and mirror_label("run_right") == "run_left"
+    assert mirror_label("walk") == "walk" and mirror_label(None) is None
+    lateral = motion_features(joints)[:, :72].reshape(-1, 24, 3)[..., 0]
+    lateral_m = motion_features(mirrored)[:, :72].reshape(-1, 24, 3)[..., 0]
+    np.testing.assert_allclose(lateral_m[:, [3, 6, 9, 12, 15]], -lateral[:, [3, 6, 9, 12, 15]], atol=1e-5)  # spine flips sides
 
 
 def test_evaluator_trains_on_train_split_saves_and_loads(evaluator_dir):

@@ -15,6 +15,7 @@ Saved as checkpoints/evaluator/{evaluator.safetensors, evaluator.json}.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
+from genmo.body.skeleton import mirror_permutation
 from genmo.data.corpus import Corpus
 from genmo.eval.common import ground_truth, split_clips
 
@@ -198,41 +200,63 @@ def action_label(clip: dict) -> str | None:
     return None
 
 
-def _training_clips(corpus: Corpus, max_frames: int) -> list[dict]:
+def mirror_joints(joints: np.ndarray) -> np.ndarray:
+    """World joints (T, 24, 3) reflected across the X = 0 plane, left and right joints swapped."""
+    return np.ascontiguousarray(joints[:, mirror_permutation()] * np.array([-1.0, 1.0, 1.0], dtype=joints.dtype))
+
+
+def mirror_label(label: str | None) -> str | None:
+    """The action label of a mirrored clip: every "left" and "right" in it swapped."""
+    if label is None:
+        return None
+    return re.sub("left|right", lambda m: "right" if m.group(0) == "left" else "left", label)
+
+
+def _training_clips(corpus: Corpus, max_frames: int, mirror: bool) -> list[dict]:
+    """Features, texts and label of every train clip with text; with ``mirror``, each clip's mirror image too."""
     from genmo.data.clip import default_rest_joints
+    from genmo.data.dataset import mirror_text
 
     rest = torch.as_tensor(default_rest_joints(), dtype=torch.float32)
     out = []
     for clip in split_clips(corpus, "train", min_frames=16, need_text=True):
-        gt = ground_truth(corpus, clip, rest)
-        out.append({"features": motion_features(gt.joints), "texts": clip["texts"], "label": action_label(clip)})
+        joints, label = ground_truth(corpus, clip, rest).joints, action_label(clip)
+        out.append({"features": motion_features(joints), "texts": clip["texts"], "label": label, "mirrored": False})
+        if mirror:
+            out.append({"features": motion_features(mirror_joints(joints)), "texts": [mirror_text(t) for t in clip["texts"]],
+                        "label": mirror_label(label), "mirrored": True})
     return out
 
 
 def train_evaluator(corpus: Corpus, out: str | Path, steps: int = 2500, batch: int = 64, max_frames: int = 196,
-                    seed: int = 0, min_label_clips: int = MIN_LABEL_CLIPS, log=print) -> dict:
+                    seed: int = 0, min_label_clips: int = MIN_LABEL_CLIPS, mirror: bool = True, log=print) -> dict:
     """Train the evaluator on the corpus's TRAIN split and save it; returns a summary.
 
     Action labels with fewer than ``min_label_clips`` training clips are left out of the classifier.
+    With ``mirror`` every clip is also seen reflected left to right (its texts and label swapped
+    too), as the denoiser is trained: every clip of the corpus holds its shoulders 1-3 cm to the left
+    of the pelvis, and an evaluator that learns that reads any mirrored motion as turning right.
     """
     t0 = time.time()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    data = _training_clips(corpus, max_frames)
+    data = _training_clips(corpus, max_frames, mirror)
     if len(data) < batch:
         raise ValueError(f"the corpus has {len(data)} training clips with text; need at least {batch}")
     counts: dict[str, int] = {}
-    for d in data:
-        if d["label"]:
+    for d in data:  # the label set is the corpus's own: mirror images do not count towards a label's clips
+        if d["label"] and not d["mirrored"]:
             counts[d["label"]] = counts.get(d["label"], 0) + 1
     labels = sorted(k for k, v in counts.items() if v >= min_label_clips)
+    originals = sum(not d["mirrored"] for d in data)
     stacked = np.concatenate([d["features"] for d in data])
     cfg = EvaluatorConfig(labels=labels, feature_mean=stacked.mean(0).tolist(),
                           feature_std=np.maximum(stacked.std(0), 1e-2).tolist(),
-                          trained_on={"split": "train", "clips": len(data), "corpus": str(corpus.root)})
+                          trained_on={"split": "train", "clips": originals, "mirrored": mirror,
+                                      "corpus": str(corpus.root)})
     model = Evaluator(cfg)
     texts = sorted({t for d in data for t in d["texts"]})
-    log(f"evaluator: {len(data)} train clips, {len(texts)} sentences, {len(labels)} action labels")
+    log(f"evaluator: {originals} train clips ({len(data)} with mirror images), {len(texts)} sentences, {len(labels)} action labels")
     from genmo.conditions.text import default_encoder
 
     sentence = {t: e for t, e in zip(texts, default_encoder().embed(texts))}
@@ -273,7 +297,7 @@ def train_evaluator(corpus: Corpus, out: str | Path, steps: int = 2500, batch: i
     model.eval()
     save_evaluator(model, out)
     size = (Path(out) / WEIGHTS_FILE).stat().st_size
-    summary = {"clips": len(data), "sentences": len(texts), "labels": labels, "steps": steps,
+    summary = {"clips": originals, "mirrored": mirror, "sentences": len(texts), "labels": labels, "steps": steps,
                "seconds": round(time.time() - t0, 1), "weights_bytes": size}
     log(f"evaluator saved to {out} ({size / 1e6:.2f} MB, {summary['seconds']} s)")
     return summary
