@@ -133,21 +133,20 @@ class DDIMSampler:
         parts = cat_batches(cat_batches(batch, without_music(batch)), null_guided(batch))
         return parts, (guidance, guidance * self.music_scale), False
 
-    def _denoise(self, x_t: Tensor, t: int, batch: dict, weights: tuple[float, ...], text_alone: bool,
+    def _denoise(self, x_t: Tensor, t: int, batch: dict, weights: tuple[Tensor | float, ...], text_alone: bool,
                  attention: str) -> Tensor:
-        """x_0 at step t of the batch, weights and text-alone flag of `_guided_batch`."""
+        """x_0 at step t of the batch, the per-channel weights and text-alone flag of `_guided_batch`."""
         parts = len(weights) + 1 if weights else 1
         tt = torch.full((x_t.shape[0] * parts,), t, dtype=torch.long, device=x_t.device)
         out = self.model(torch.cat([x_t] * parts), tt, batch, attention=attention)
         if not weights:
             return out
-        dim, device = out.shape[-1], out.device
         if len(weights) == 1:
             cond, uncond = out.chunk(2)
-            guided = uncond + self._channel_weight(weights[0], dim, device) * (cond - uncond)
+            guided = uncond + weights[0] * (cond - uncond)
             return self._rescaled(guided, cond) if text_alone else guided
         cond, text_only, uncond = out.chunk(3)
-        w_text, w_music = (self._channel_weight(w, dim, device) for w in weights)
+        w_text, w_music = weights
         return self._rescaled(uncond + w_text * (text_only - uncond), text_only) + w_music * (cond - text_only)
 
     def _rescaled(self, guided: Tensor, cond: Tensor) -> Tensor:
@@ -201,6 +200,7 @@ class DDIMSampler:
             return torch.randn((b, length, dim), generator=gen).to(device)
 
         model_batch, weights, text_alone = self._guided_batch(batch, guidance)  # built once, used every step
+        weights = tuple(self._channel_weight(w, dim, device) for w in weights)
         x_t = self._initial(init, batch, noise)
         x0 = x_t
         abar = self.schedule.alphas_cumprod
