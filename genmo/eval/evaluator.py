@@ -15,7 +15,6 @@ Saved as checkpoints/evaluator/{evaluator.safetensors, evaluator.json}.
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -206,10 +205,13 @@ def mirror_joints(joints: np.ndarray) -> np.ndarray:
 
 
 def mirror_label(label: str | None) -> str | None:
-    """The action label of a mirrored clip: every "left" and "right" in it swapped."""
+    """The action label of a mirrored clip: its side words swapped as in a mirrored sentence
+    (genmo.data.dataset.mirror_text), in each "_"-separated part ("punch_left" -> "punch_right")."""
+    from genmo.data.dataset import mirror_text
+
     if label is None:
         return None
-    return re.sub("left|right", lambda m: "right" if m.group(0) == "left" else "left", label)
+    return "_".join(mirror_text(part) for part in label.split("_"))
 
 
 def _training_clips(corpus: Corpus, max_frames: int, mirror: bool) -> list[dict]:
