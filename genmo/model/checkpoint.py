@@ -133,3 +133,46 @@ def export_checkpoint(run_dir: str | Path, out_dir: str | Path, half: bool = Tru
     config.save(out_dir / CONFIG_FILE)
     (out_dir / NORMALIZER_FILE).write_bytes((run_dir / NORMALIZER_FILE).read_bytes())
     return out_dir
+
+
+def average_checkpoints(folders: list[str | Path], out_dir: str | Path,
+                        weights: list[float] | None = None) -> Path:
+    """Write the weighted mean of several checkpoints' weights (each folder's EMA weights when present)
+    to ``out_dir`` as a run folder (config.json, normalizer.safetensors, ema.safetensors) that
+    `export_checkpoint` ships. Averaging checkpoints of one training lineage (a model and its own
+    continuation) keeps what each learned (docs/evaluation.md, "v25"). The folders must share the
+    model config and the normaliser; ``weights`` default to equal and are normalised to sum to 1.
+    """
+    folders = [Path(f) for f in folders]
+    if len(folders) < 2:
+        raise UserInputError("averaging needs at least two checkpoint folders")
+    weights = [1.0] * len(folders) if weights is None else list(weights)
+    if len(weights) != len(folders) or any(not w > 0 for w in weights):
+        raise UserInputError(f"need one positive weight per folder, got {weights} for {len(folders)} folders")
+    first = folders[0]
+    for folder in folders:
+        if not (folder / CONFIG_FILE).is_file() or not best_weights(folder).is_file():
+            raise UserInputError(f"{folder}: not a checkpoint folder (needs {CONFIG_FILE} and weights)")
+        if GenmoConfig.load(folder / CONFIG_FILE).model != GenmoConfig.load(first / CONFIG_FILE).model:
+            raise UserInputError(f"{folder}: its model config differs from {first}'s; only one architecture averages")
+        if (folder / NORMALIZER_FILE).read_bytes() != (first / NORMALIZER_FILE).read_bytes():
+            raise UserInputError(f"{folder}: its normaliser differs from {first}'s")
+    states = [load_file(str(best_weights(folder))) for folder in folders]
+    for folder, state in zip(folders[1:], states[1:]):
+        if state.keys() != states[0].keys():
+            raise UserInputError(f"{folder}: its weights do not match {first}'s tensor for tensor")
+    total = sum(weights)
+    mean: dict[str, torch.Tensor] = {}
+    for key, value in states[0].items():
+        if value.is_floating_point():
+            mean[key] = sum(s[key].double() * (w / total) for s, w in zip(states, weights)).to(torch.float32)
+        elif all(torch.equal(s[key], value) for s in states[1:]):
+            mean[key] = value
+        else:
+            raise UserInputError(f"integer tensor {key!r} differs between the folders; it cannot be averaged")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in mean.items()}, str(out_dir / EMA_FILE))
+    GenmoConfig.load(first / CONFIG_FILE).save(out_dir / CONFIG_FILE)
+    (out_dir / NORMALIZER_FILE).write_bytes((first / NORMALIZER_FILE).read_bytes())
+    return out_dir
