@@ -30,7 +30,7 @@ def test_weighted_mean_of_two_checkpoints_loads_and_ships(tmp_path):
     for name, value in a.items():
         if value.is_floating_point():
             assert torch.allclose(state[name], 0.75 * value + 0.25 * b[name], atol=1e-6), name
-    assert not torch.allclose(state[name], a[name])
+    assert any(not torch.allclose(state[k], a[k]) for k in a if a[k].is_floating_point())
 
 
 def test_folders_of_different_models_or_normalisers_are_refused(tmp_path):
