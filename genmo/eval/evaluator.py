@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from genmo.body.skeleton import mirror_permutation
 from genmo.data.corpus import Corpus
+from genmo.data.dataset import mirror_text
 from genmo.eval.common import ground_truth, split_clips
 
 FEATURE_DIM = 152
@@ -207,8 +208,6 @@ def mirror_joints(joints: np.ndarray) -> np.ndarray:
 def mirror_label(label: str | None) -> str | None:
     """The action label of a mirrored clip: its side words swapped as in a mirrored sentence
     (genmo.data.dataset.mirror_text), in each "_"-separated part ("punch_left" -> "punch_right")."""
-    from genmo.data.dataset import mirror_text
-
     if label is None:
         return None
     return "_".join(mirror_text(part) for part in label.split("_"))

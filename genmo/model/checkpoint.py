@@ -149,13 +149,15 @@ def average_checkpoints(folders: list[str | Path], out_dir: str | Path,
     weights = [1.0] * len(folders) if weights is None else list(weights)
     if len(weights) != len(folders) or any(not w > 0 for w in weights):
         raise UserInputError(f"need one positive weight per folder, got {weights} for {len(folders)} folders")
-    first = folders[0]
     for folder in folders:
         if not (folder / CONFIG_FILE).is_file() or not best_weights(folder).is_file():
             raise UserInputError(f"{folder}: not a checkpoint folder (needs {CONFIG_FILE} and weights)")
-        if GenmoConfig.load(folder / CONFIG_FILE).model != GenmoConfig.load(first / CONFIG_FILE).model:
+    first = folders[0]
+    config, normaliser = GenmoConfig.load(first / CONFIG_FILE), (first / NORMALIZER_FILE).read_bytes()
+    for folder in folders[1:]:
+        if GenmoConfig.load(folder / CONFIG_FILE).model != config.model:
             raise UserInputError(f"{folder}: its model config differs from {first}'s; only one architecture averages")
-        if (folder / NORMALIZER_FILE).read_bytes() != (first / NORMALIZER_FILE).read_bytes():
+        if (folder / NORMALIZER_FILE).read_bytes() != normaliser:
             raise UserInputError(f"{folder}: its normaliser differs from {first}'s")
     states = [load_file(str(best_weights(folder))) for folder in folders]
     for folder, state in zip(folders[1:], states[1:]):
@@ -173,6 +175,6 @@ def average_checkpoints(folders: list[str | Path], out_dir: str | Path,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in mean.items()}, str(out_dir / EMA_FILE))
-    GenmoConfig.load(first / CONFIG_FILE).save(out_dir / CONFIG_FILE)
-    (out_dir / NORMALIZER_FILE).write_bytes((first / NORMALIZER_FILE).read_bytes())
+    config.save(out_dir / CONFIG_FILE)
+    (out_dir / NORMALIZER_FILE).write_bytes(normaliser)
     return out_dir
